@@ -1,0 +1,25 @@
+# asgardeo-leptos — the two commands of the README, and a few helpers.
+.PHONY: run test bench setup fmt lint clean
+
+## Install what is missing, build, and serve on http://localhost:3000 (built-in dev IdP on :9443).
+run:
+	scripts/run.sh
+
+## Every test: Rust unit + integration tests, then Playwright in Chromium on the release build.
+test:
+	scripts/test.sh
+
+## Install the toolchain only (add `--test` for Chromium and Redis).
+setup:
+	scripts/setup.sh
+
+fmt:
+	cargo fmt --all
+
+lint:
+	cargo fmt --all -- --check
+	cargo clippy --workspace --exclude frontend --all-targets -- -D warnings
+
+clean:
+	cargo clean
+	rm -rf node_modules end2end/test-results end2end/playwright-report end2end/artifacts

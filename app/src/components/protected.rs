@@ -1,0 +1,56 @@
+//! The Leptos counterpart of the Next.js guide's `withProtectedRoute`.
+
+use crate::{
+    auth::AuthState,
+    components::{ErrorBox, Loading},
+    names::{paths, sign_in_url},
+    use_auth,
+};
+use leptos::{either::EitherOf3, prelude::*};
+
+/// Renders `children` only for a signed-in user. Signed out, it sends the user to sign-in with
+/// `callbackUrl` set to `path` (a `302` when rendered on the server; a navigation in the
+/// browser); while the session loads, it shows a loading state.
+#[component]
+pub fn Protected(
+    /// The page's own path, where sign-in brings the user back to.
+    path: &'static str,
+    children: ChildrenFn,
+) -> impl IntoView {
+    let auth = use_auth();
+    let children = StoredValue::new(children);
+    view! {
+        <Suspense fallback=|| view! { <Loading text="Checking your session…"/> }>
+            {move || Suspend::new(async move {
+                match auth.await {
+                    Ok(AuthState { user: Some(_), .. }) => EitherOf3::A(children.read_value()()),
+                    Ok(AuthState { flash, .. }) => {
+                        // A session that just ended has a reason worth reading before signing in
+                        // again: the home page shows it beside the sign-in button.
+                        let target = match flash {
+                            Some(_) => paths::HOME.to_owned(),
+                            None => sign_in_url(path),
+                        };
+                        redirect(&target);
+                        EitherOf3::B(view! { <Loading text="Redirecting to sign-in…"/> })
+                    }
+                    Err(error) => EitherOf3::C(view! {
+                        <ErrorBox title="Could not check your session" error return_to=path/>
+                    }),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+/// Leaves the page for `target`, which may be a server route (sign-in), hence a full navigation.
+fn redirect(target: &str) {
+    #[cfg(feature = "ssr")]
+    crate::auth::ssr::redirect(target);
+    #[cfg(feature = "hydrate")]
+    if let Some(window) = web_sys::window() {
+        let _ = window.location().replace(target);
+    }
+    #[cfg(not(any(feature = "ssr", feature = "hydrate")))]
+    let _ = target;
+}

@@ -1,0 +1,13 @@
+//! One file per page.
+
+mod client_profile;
+mod error_page;
+mod home;
+mod not_found;
+mod server_profile;
+
+pub use client_profile::ClientProfilePage;
+pub use error_page::{ErrorDocument, ErrorPageInfo};
+pub use home::HomePage;
+pub use not_found::NotFound;
+pub use server_profile::ServerProfilePage;

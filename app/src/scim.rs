@@ -1,0 +1,255 @@
+//! The SCIM 2.0 `scim2/Me` record, as Asgardeo and WSO2 Identity Server really return it.
+//!
+//! Asgardeo is lenient in ways a strict RFC 7643 parser is not: `emails` comes as plain strings,
+//! as `{value, type, primary}` objects, or as a mix of both; some documented samples spell
+//! `username` instead of `userName`; absent attributes are simply omitted. [`ScimProfile`] is the
+//! small, normalised view the pages show, shared by the browser and the server.
+
+use crate::error::AppError;
+use serde::{Deserialize, Serialize};
+
+/// Largest scim2/Me body accepted; a real one is well under 4 KiB.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// The media type SCIM uses for requests and responses (RFC 7644 §3.1).
+pub const SCIM_MEDIA_TYPE: &str = "application/scim+json";
+
+/// What the profile pages show of a SCIM user.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScimProfile {
+    /// The SCIM resource id.
+    pub id: String,
+    /// `userName`, exactly as the server sent it (it may carry a user-store prefix).
+    pub user_name: Option<String>,
+    pub given_name: Option<String>,
+    pub family_name: Option<String>,
+    /// Distinct addresses, the primary one first.
+    pub emails: Vec<String>,
+}
+
+impl ScimProfile {
+    /// Parses a scim2/Me response body.
+    pub fn from_json(body: &str) -> Result<Self, String> {
+        if body.len() > MAX_BODY_BYTES {
+            return Err(format!(
+                "the response is {} bytes, more than the {MAX_BODY_BYTES} accepted",
+                body.len()
+            ));
+        }
+        let raw: RawUser =
+            serde_json::from_str(body).map_err(|err| format!("not a SCIM user record: {err}"))?;
+        Ok(raw.into())
+    }
+
+    /// The address to show: the primary one, else the first.
+    pub fn email(&self) -> Option<&str> {
+        self.emails.first().map(String::as_str)
+    }
+}
+
+#[derive(Deserialize)]
+struct RawUser {
+    id: String,
+    #[serde(rename = "userName", alias = "username")]
+    user_name: Option<String>,
+    #[serde(default)]
+    name: Option<RawName>,
+    #[serde(default)]
+    emails: Vec<RawEmail>,
+}
+
+#[derive(Deserialize)]
+struct RawName {
+    #[serde(rename = "givenName")]
+    given_name: Option<String>,
+    #[serde(rename = "familyName")]
+    family_name: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum RawEmail {
+    Plain(String),
+    Object {
+        value: String,
+        #[serde(default)]
+        primary: Option<bool>,
+    },
+}
+
+impl From<RawUser> for ScimProfile {
+    fn from(raw: RawUser) -> Self {
+        let mut emails: Vec<(bool, String)> = Vec::new();
+        for entry in raw.emails {
+            let (primary, value) = match entry {
+                RawEmail::Plain(value) => (false, value),
+                RawEmail::Object { value, primary } => (primary.unwrap_or(false), value),
+            };
+            let value = value.trim().to_owned();
+            if value.is_empty() {
+                continue;
+            }
+            match emails
+                .iter_mut()
+                .find(|(_, seen)| seen.eq_ignore_ascii_case(&value))
+            {
+                Some(seen) => seen.0 |= primary,
+                None => emails.push((primary, value)),
+            }
+        }
+        // Stable: among equals the server's order is kept.
+        emails.sort_by_key(|(primary, _)| !primary);
+        let (given_name, family_name) = raw
+            .name
+            .map(|name| (non_empty(name.given_name), non_empty(name.family_name)))
+            .unwrap_or_default();
+        ScimProfile {
+            id: raw.id,
+            user_name: non_empty(raw.user_name),
+            given_name,
+            family_name,
+            emails: emails.into_iter().map(|(_, value)| value).collect(),
+        }
+    }
+}
+
+fn non_empty(value: Option<String>) -> Option<String> {
+    value.filter(|v| !v.trim().is_empty())
+}
+
+/// A SCIM error body (RFC 7644 §3.12); `status` is a string in the RFC and Asgardeo.
+#[derive(Debug, Deserialize)]
+pub struct ScimError {
+    #[serde(default)]
+    pub detail: Option<String>,
+}
+
+impl ScimError {
+    /// The `detail` of an error body, if the body is one.
+    pub fn detail_of(body: &str) -> Option<String> {
+        if body.len() > MAX_BODY_BYTES {
+            return None;
+        }
+        serde_json::from_str::<ScimError>(body)
+            .ok()
+            .and_then(|e| e.detail)
+    }
+}
+
+/// What a scim2/Me answer means for the profile pages, wherever it was fetched.
+pub fn interpret_me_response(status: u16, body: &str) -> Result<ScimProfile, AppError> {
+    match status {
+        200..=299 => ScimProfile::from_json(body).map_err(AppError::MalformedProfile),
+        401 => Err(AppError::IdpSessionExpired),
+        403 => Err(AppError::MissingInternalLogin),
+        _ => Err(AppError::ScimStatus {
+            status,
+            detail: ScimError::detail_of(body),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fixture(name: &str) -> String {
+        let path = format!(
+            "{}/tests/fixtures/scim-me/{name}",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        std::fs::read_to_string(&path).unwrap_or_else(|err| panic!("{path}: {err}"))
+    }
+
+    #[test]
+    fn emails_as_plain_strings() {
+        let p = ScimProfile::from_json(&fixture("emails-strings.json")).unwrap();
+        assert_eq!(p.given_name.as_deref(), Some("Alice"));
+        assert_eq!(p.family_name.as_deref(), Some("Liddell"));
+        assert_eq!(p.user_name.as_deref(), Some("alice@example.com"));
+        assert_eq!(p.emails, ["alice@example.com"]);
+        assert_eq!(p.id, "2f0b6d5e-6a0b-4c5e-9f1e-1b2c3d4e5f60");
+    }
+
+    #[test]
+    fn emails_as_objects_keep_server_order_without_primary() {
+        let p = ScimProfile::from_json(&fixture("emails-objects.json")).unwrap();
+        assert_eq!(p.emails, ["alice@example.com", "alice.home@example.org"]);
+        assert_eq!(p.email(), Some("alice@example.com"));
+        assert_eq!(p.user_name.as_deref(), Some("DEFAULT/alice"));
+    }
+
+    #[test]
+    fn mixed_emails_are_deduplicated() {
+        let p = ScimProfile::from_json(&fixture("emails-mixed.json")).unwrap();
+        assert_eq!(p.emails, ["alice@example.com"]);
+    }
+
+    #[test]
+    fn documented_example_spells_username_in_lower_case() {
+        let p = ScimProfile::from_json(&fixture("documented-example.json")).unwrap();
+        assert_eq!(p.user_name.as_deref(), Some("DEFAULT/kim@example.com"));
+        assert_eq!(p.given_name.as_deref(), Some("Kim"));
+        assert_eq!(p.family_name.as_deref(), Some("Berry"));
+        assert_eq!(p.email(), Some("kim@example.com"));
+    }
+
+    #[test]
+    fn absent_name_and_emails_are_none() {
+        let p = ScimProfile::from_json(&fixture("no-emails-no-name.json")).unwrap();
+        assert_eq!(p.user_name.as_deref(), Some("carol"));
+        assert_eq!(p.given_name, None);
+        assert_eq!(p.family_name, None);
+        assert!(p.emails.is_empty());
+        assert_eq!(p.email(), None);
+    }
+
+    #[test]
+    fn primary_email_comes_first() {
+        let body = r#"{"id":"1","emails":[{"value":"a@x"},{"value":"b@x","primary":true},"c@x"]}"#;
+        assert_eq!(
+            ScimProfile::from_json(body).unwrap().emails,
+            ["b@x", "a@x", "c@x"]
+        );
+    }
+
+    #[test]
+    fn error_body_is_not_a_user() {
+        let body = fixture("error-401.json");
+        assert!(ScimProfile::from_json(&body).is_err());
+        assert_eq!(
+            ScimError::detail_of(&body).as_deref(),
+            Some("Authorization failure. Authorization information was invalid or missing from your request.")
+        );
+    }
+
+    #[test]
+    fn statuses_map_to_what_the_user_can_do() {
+        let ok = interpret_me_response(200, &fixture("emails-strings.json")).unwrap();
+        assert_eq!(ok.given_name.as_deref(), Some("Alice"));
+        assert_eq!(
+            interpret_me_response(401, &fixture("error-401.json")),
+            Err(AppError::IdpSessionExpired)
+        );
+        assert_eq!(
+            interpret_me_response(403, "{}"),
+            Err(AppError::MissingInternalLogin)
+        );
+        let err = interpret_me_response(503, r#"{"detail":"maintenance"}"#).unwrap_err();
+        assert_eq!(err.to_string(), "scim2/Me answered HTTP 503: maintenance");
+        let err = interpret_me_response(200, "not json").unwrap_err();
+        assert!(matches!(err, AppError::MalformedProfile(_)), "{err:?}");
+    }
+
+    #[test]
+    fn malformed_and_oversized_bodies_are_errors() {
+        assert!(ScimProfile::from_json("<html>502 Bad Gateway</html>").is_err());
+        assert!(ScimProfile::from_json(r#"{"id":"1","emails":[42]}"#).is_err());
+        let huge = format!(
+            r#"{{"id":"1","userName":"{}"}}"#,
+            "x".repeat(MAX_BODY_BYTES)
+        );
+        let err = ScimProfile::from_json(&huge).unwrap_err();
+        assert!(err.contains("more than"), "{err}");
+    }
+}

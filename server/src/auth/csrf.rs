@@ -1,0 +1,65 @@
+//! Refuses cross-site requests to every state-changing endpoint (sign-out and the server
+//! functions included), so that another site cannot act with the user's session cookie.
+//!
+//! Browsers say where a request comes from: `Sec-Fetch-Site` (all current browsers) or, failing
+//! that, `Origin`. A `POST` is accepted only when it is `same-origin` (or `none`: typed by the
+//! user) or its `Origin` is exactly the app's. `same-site` is refused too: the development IdP
+//! on another port of localhost is same-site but not same-origin. Requests with neither header
+//! do not come from a browser, so they carry no victim's cookie. The back-channel logout
+//! endpoint is called by the IdP server-to-server and authenticates itself with a signed token.
+
+use crate::error::error_page;
+use app::{names::paths, pages::ErrorPageInfo};
+use axum::{
+    extract::{Request, State},
+    http::{header, Method, StatusCode},
+    middleware::Next,
+    response::Response,
+};
+use std::sync::Arc;
+
+/// The app's origin, e.g. `http://localhost:3000`.
+#[derive(Clone)]
+pub struct AppOrigin(pub Arc<str>);
+
+pub async fn refuse_cross_site(
+    State(origin): State<AppOrigin>,
+    request: Request,
+    next: Next,
+) -> Response {
+    if is_safe_method(request.method()) || request.uri().path() == paths::BACKCHANNEL_LOGOUT {
+        return next.run(request).await;
+    }
+    let headers = request.headers();
+    let fetch_site = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok());
+    let request_origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok());
+    let allowed = match (fetch_site, request_origin) {
+        (Some(site), _) => site == "same-origin" || site == "none",
+        (None, Some(o)) => o == &*origin.0,
+        (None, None) => true,
+    };
+    if allowed {
+        return next.run(request).await;
+    }
+    tracing::warn!(
+        path = %request.uri().path(),
+        sec_fetch_site = fetch_site.unwrap_or("-"),
+        origin = request_origin.unwrap_or("-"),
+        "refused a cross-site request"
+    );
+    error_page(
+        StatusCode::FORBIDDEN,
+        ErrorPageInfo {
+            title: "Request refused".to_owned(),
+            message: "This request came from another site, so it was refused. Nothing was changed."
+                .to_owned(),
+            detail: None,
+            action_label: "Go home".to_owned(),
+            action_href: paths::HOME.to_owned(),
+        },
+    )
+}
+
+fn is_safe_method(method: &Method) -> bool {
+    matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
+}

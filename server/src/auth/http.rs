@@ -1,0 +1,110 @@
+//! The one HTTP client for every call to the IdP (discovery, JWKS, token, userinfo, scim2/Me).
+//!
+//! One pooled `reqwest::Client`, with:
+//! - redirects off: an IdP endpoint that redirects must not be able to point the server at an
+//!   arbitrary URL (SSRF, and credentials sent to a third party);
+//! - connect and total timeouts, so that an IdP that hangs yields an error page, not a stuck request;
+//! - a cap on response bodies, so that an IdP that streams without end cannot exhaust memory.
+
+use openidconnect::{AsyncHttpClient, HttpRequest, HttpResponse};
+use std::{future::Future, pin::Pin, time::Duration};
+
+/// Largest response accepted from the IdP (discovery documents and JWKS included).
+pub const MAX_RESPONSE_BYTES: usize = 1024 * 1024;
+
+/// Why a call to the IdP got no answer.
+#[derive(Debug, thiserror::Error)]
+pub enum HttpError {
+    #[error("the request timed out")]
+    Timeout,
+    #[error("could not connect")]
+    Connect,
+    #[error("the response is larger than {MAX_RESPONSE_BYTES} bytes")]
+    TooLarge,
+    #[error("the request failed: {0}")]
+    Other(String),
+}
+
+impl From<reqwest::Error> for HttpError {
+    fn from(err: reqwest::Error) -> Self {
+        if err.is_timeout() {
+            HttpError::Timeout
+        } else if err.is_connect() {
+            HttpError::Connect
+        } else {
+            // Without the URL: it may carry query parameters.
+            HttpError::Other(crate::error::cause_chain(&err.without_url()))
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct IdpHttp {
+    client: reqwest::Client,
+}
+
+impl IdpHttp {
+    pub fn new(connect_timeout: Duration, timeout: Duration) -> anyhow::Result<Self> {
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .connect_timeout(connect_timeout)
+            .timeout(timeout)
+            .pool_idle_timeout(Duration::from_secs(90))
+            .user_agent(concat!("asgardeo-leptos/", env!("CARGO_PKG_VERSION")))
+            .build()?;
+        Ok(IdpHttp { client })
+    }
+
+    pub fn client(&self) -> &reqwest::Client {
+        &self.client
+    }
+
+    /// Sends `request` and reads at most [`MAX_RESPONSE_BYTES`] of the answer.
+    pub async fn send(
+        &self,
+        request: reqwest::RequestBuilder,
+    ) -> Result<(reqwest::StatusCode, http::HeaderMap, Vec<u8>), HttpError> {
+        let mut response = request.send().await?;
+        let status = response.status();
+        let headers = std::mem::take(response.headers_mut());
+        let body = read_capped(response).await?;
+        Ok((status, headers, body))
+    }
+}
+
+async fn read_capped(mut response: reqwest::Response) -> Result<Vec<u8>, HttpError> {
+    if response
+        .content_length()
+        .is_some_and(|len| len > MAX_RESPONSE_BYTES as u64)
+    {
+        return Err(HttpError::TooLarge);
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await? {
+        if body.len() + chunk.len() > MAX_RESPONSE_BYTES {
+            return Err(HttpError::TooLarge);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+impl<'c> AsyncHttpClient<'c> for IdpHttp {
+    type Error = HttpError;
+    type Future = Pin<Box<dyn Future<Output = Result<HttpResponse, HttpError>> + Send + 'c>>;
+
+    fn call(&'c self, request: HttpRequest) -> Self::Future {
+        Box::pin(async move {
+            let request = reqwest::Request::try_from(request).map_err(HttpError::from)?;
+            let response = self.client.execute(request).await?;
+            let mut builder = http::Response::builder().status(response.status());
+            if let Some(headers) = builder.headers_mut() {
+                *headers = response.headers().clone();
+            }
+            let body = read_capped(response).await?;
+            builder
+                .body(body)
+                .map_err(|e| HttpError::Other(e.to_string()))
+        })
+    }
+}

@@ -1,0 +1,381 @@
+//! The Auth.js-compatible endpoints, so that an Asgardeo application registered for the Next.js
+//! guide works unchanged:
+//!
+//! - `GET  /api/auth/signin/asgardeo?callbackUrl=/path` starts the authorization-code flow;
+//! - `GET  /api/auth/callback/asgardeo` finishes it;
+//! - `GET  /api/auth/session` is the session as JSON (`{}` when signed out);
+//! - `POST /api/auth/signout` ends the session here and at the IdP.
+
+use super::{
+    now,
+    oidc::{Grant, OidcError},
+    redirect::safe_return_path,
+    session::{AuthSession, PendingLogin, SignedIn, Tokens},
+    AuthService,
+};
+use crate::{
+    error::{error_page, AuthError},
+    oidc_types::{AppIdTokenClaims, AppUserInfoClaims},
+    AppState,
+};
+use app::{
+    auth::{SessionJson, SessionUser},
+    names::paths,
+    pages::ErrorPageInfo,
+};
+use axum::{
+    extract::{Query, State},
+    http::{header, HeaderMap, HeaderValue, StatusCode},
+    response::{IntoResponse, Response},
+    routing::{get, post},
+    Json, Router,
+};
+use serde::Deserialize;
+use std::sync::Arc;
+use tower_sessions::Session;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route(paths::SIGN_IN, get(sign_in))
+        .route(paths::CALLBACK, get(callback))
+        .route(paths::SESSION, get(session_json))
+        .route(paths::SIGN_OUT, post(sign_out))
+}
+
+/// `303 See Other` that is never cached.
+pub fn see_other(location: &str) -> Response {
+    let mut response = StatusCode::SEE_OTHER.into_response();
+    if let Ok(value) = HeaderValue::from_str(location) {
+        response.headers_mut().insert(header::LOCATION, value);
+    }
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+#[derive(Deserialize)]
+pub struct SignInQuery {
+    #[serde(rename = "callbackUrl")]
+    callback_url: Option<String>,
+}
+
+/// Starts a sign-in: fresh state, nonce and PKCE verifier, remembered in the server-side session.
+#[tracing::instrument(skip_all)]
+async fn sign_in(
+    State(auth): State<Arc<AuthService>>,
+    session: Session,
+    headers: HeaderMap,
+    Query(query): Query<SignInQuery>,
+) -> Result<Response, AuthError> {
+    let config = &auth.config;
+    let return_to = safe_return_path(query.callback_url.as_deref(), &config.auth_url);
+    // The session cookie must be set on AUTH_URL's host, where the IdP will send the browser
+    // back: a user who opened http://127.0.0.1:3000 is first moved to http://localhost:3000.
+    if !host_matches(&headers, &config.auth_url) {
+        let mut url = config
+            .auth_url
+            .join(&paths::SIGN_IN[1..])
+            .map_err(|e| AuthError::Internal(e.to_string()))?;
+        url.query_pairs_mut().append_pair("callbackUrl", &return_to);
+        return Ok(see_other(url.as_str()));
+    }
+    let provider = auth.oidc.provider().await?;
+    let start = auth.oidc.start(&provider);
+    let pending = PendingLogin {
+        state: start.state,
+        nonce: start.nonce,
+        pkce_verifier: start.pkce_verifier,
+        return_to,
+        started_at: now(),
+    };
+    AuthSession(session).push_pending(pending, now()).await?;
+    Ok(see_other(start.url.as_str()))
+}
+
+fn host_matches(headers: &HeaderMap, auth_url: &url::Url) -> bool {
+    let Some(host) = headers.get(header::HOST).and_then(|h| h.to_str().ok()) else {
+        return true;
+    };
+    let expected = match (auth_url.host_str(), auth_url.port()) {
+        (Some(h), Some(p)) => format!("{h}:{p}"),
+        (Some(h), None) => h.to_owned(),
+        (None, _) => return true,
+    };
+    host.eq_ignore_ascii_case(&expected)
+}
+
+#[derive(Deserialize)]
+pub struct CallbackQuery {
+    code: Option<String>,
+    state: Option<String>,
+    iss: Option<String>,
+    error: Option<String>,
+    error_description: Option<String>,
+}
+
+/// Finishes a sign-in: checks state, exchanges the code, validates the ID token, renews the
+/// session id and keeps tokens and claims server-side.
+#[tracing::instrument(skip_all)]
+async fn callback(
+    State(auth): State<Arc<AuthService>>,
+    session: Session,
+    Query(query): Query<CallbackQuery>,
+) -> Result<Response, AuthError> {
+    let session = AuthSession(session);
+    let Some(state) = query.state.as_deref() else {
+        return Err(match query.error {
+            Some(error) => AuthError::Refused {
+                error,
+                description: query.error_description,
+            },
+            None => AuthError::MissingParameter("state"),
+        });
+    };
+    // Taken (and saved) before anything else: each state is good for one callback only.
+    let pending = session
+        .take_pending(state, now())
+        .await?
+        .ok_or(AuthError::StateMismatch)?;
+    if let Some(error) = query.error {
+        return Err(AuthError::Refused {
+            error,
+            description: query.error_description,
+        });
+    }
+    let provider = auth.oidc.provider().await?;
+    check_iss(
+        query.iss.as_deref(),
+        provider.requires_iss_parameter(),
+        provider.metadata.issuer().as_str(),
+    )?;
+    let code = query
+        .code
+        .as_deref()
+        .ok_or(AuthError::MissingParameter("code"))?;
+
+    let grant = auth
+        .oidc
+        .exchange_code(provider, code, &pending.pkce_verifier, &pending.nonce)
+        .await?;
+    let signed_in = signed_in_from(&auth, grant).await?;
+    session.begin(&signed_in).await?;
+    tracing::info!(sub = %signed_in.sub, "signed in");
+    Ok(see_other(&pending.return_to))
+}
+
+/// RFC 9207: when the IdP says it sends `iss`, it must be there and be our issuer; when it is
+/// there anyway, it must still be our issuer (a mix-up attack otherwise goes unnoticed).
+fn check_iss(found: Option<&str>, required: bool, issuer: &str) -> Result<(), AuthError> {
+    match found {
+        Some(iss) if iss == issuer => Ok(()),
+        None if !required => Ok(()),
+        other => Err(AuthError::IssuerMismatch {
+            found: other.map(str::to_owned),
+        }),
+    }
+}
+
+/// The session record for a successful code exchange; fetches userinfo once when the ID token
+/// lacks profile claims (as Asgardeo's does unless attributes are configured).
+async fn signed_in_from(auth: &AuthService, grant: Grant) -> Result<SignedIn, AuthError> {
+    let Some((id_token, claims)) = grant.id_token else {
+        return Err(OidcError::TokenEndpoint("the token response has no id_token".into()).into());
+    };
+    let sub = claims.subject().to_string();
+    let mut user = user_from_id_token(&claims);
+    if user.given_name.is_none() || user.family_name.is_none() || claims.email().is_none() {
+        let info = auth.oidc.userinfo(&grant.access_token, &sub).await?;
+        merge_userinfo(&mut user, &info);
+    }
+    let now = now();
+    Ok(SignedIn {
+        user,
+        sub,
+        sid: claims.additional_claims().sid.clone(),
+        tokens: Tokens {
+            access_token: grant.access_token,
+            expires_at: grant.expires_in.map(|d| now + d.as_secs() as i64),
+            refresh_token: grant.refresh_token,
+            id_token,
+        },
+        signed_in_at: now,
+    })
+}
+
+/// Maps ID-token claims to the session's user: `email` carries the IdP username, as the
+/// Next.js guide's Auth.js profile callback does.
+pub fn user_from_id_token(claims: &AppIdTokenClaims) -> SessionUser {
+    SessionUser {
+        email: claims
+            .additional_claims()
+            .username
+            .clone()
+            .or_else(|| claims.preferred_username().map(|u| u.to_string()))
+            .or_else(|| claims.email().map(|e| e.to_string()))
+            .unwrap_or_else(|| claims.subject().to_string()),
+        given_name: claims
+            .given_name()
+            .and_then(|n| n.get(None))
+            .map(|n| n.to_string()),
+        family_name: claims
+            .family_name()
+            .and_then(|n| n.get(None))
+            .map(|n| n.to_string()),
+    }
+}
+
+/// Fills in what the ID token lacked; the ID token wins where both have a value.
+pub fn merge_userinfo(user: &mut SessionUser, info: &AppUserInfoClaims) {
+    if user.given_name.is_none() {
+        user.given_name = info
+            .given_name()
+            .and_then(|n| n.get(None))
+            .map(|n| n.to_string());
+    }
+    if user.family_name.is_none() {
+        user.family_name = info
+            .family_name()
+            .and_then(|n| n.get(None))
+            .map(|n| n.to_string());
+    }
+}
+
+/// The session as JSON, in the seed's shape. `Cache-Control: no-store`: it may carry a token.
+#[tracing::instrument(skip_all)]
+async fn session_json(State(auth): State<Arc<AuthService>>, session: Session) -> Response {
+    let session = AuthSession(session);
+    let body = match auth.current(&session).await {
+        Ok(Some(signed_in)) => SessionJson {
+            access_token: auth
+                .config
+                .expose_access_token
+                .then(|| signed_in.tokens.access_token.clone()),
+            expires: expires_rfc3339(&auth, &signed_in),
+            user: Some(signed_in.user),
+        },
+        Ok(None) => SessionJson::default(),
+        Err(err) => return AuthError::from(err).into_response(),
+    };
+    let mut response = Json(body).into_response();
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+fn expires_rfc3339(auth: &AuthService, signed_in: &SignedIn) -> Option<String> {
+    let idle = now() + auth.config.session_idle_timeout.as_secs() as i64;
+    let absolute = signed_in.signed_in_at + auth.config.session_max_age.as_secs() as i64;
+    chrono::DateTime::from_timestamp(idle.min(absolute), 0)
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+}
+
+/// Ends the session here, then at the IdP (RP-initiated logout with `id_token_hint`).
+#[tracing::instrument(skip_all)]
+async fn sign_out(
+    State(auth): State<Arc<AuthService>>,
+    session: Session,
+) -> Result<Response, AuthError> {
+    let session = AuthSession(session);
+    let signed_in = session.signed_in().await?;
+    session.end().await?;
+    let Some(signed_in) = signed_in else {
+        return Ok(see_other(paths::HOME));
+    };
+    tracing::info!(sub = %signed_in.sub, "signed out locally");
+
+    let provider = match auth.oidc.provider().await {
+        Ok(provider) if auth.oidc.reachable().await => provider,
+        Ok(_) | Err(_) => return Ok(idp_unreachable_on_sign_out()),
+    };
+    match auth.oidc.end_session_url(
+        &provider,
+        &signed_in.tokens.id_token,
+        &auth.config.post_logout_redirect_url(),
+    ) {
+        Some(url) => Ok(see_other(url.as_str())),
+        None => Ok(see_other(paths::HOME)),
+    }
+}
+
+fn idp_unreachable_on_sign_out() -> Response {
+    tracing::warn!("signed out locally, but the identity provider is unreachable");
+    error_page(
+        StatusCode::BAD_GATEWAY,
+        ErrorPageInfo {
+            title: "Signed out of this app".to_owned(),
+            message:
+                "You are signed out of this app, but the identity provider could not be reached, \
+                      so your session there may remain. Sign out there too, or close the browser."
+                    .to_owned(),
+            detail: None,
+            action_label: "Go home".to_owned(),
+            action_href: paths::HOME.to_owned(),
+        },
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn iss_parameter_rules() {
+        let issuer = "https://api.asgardeo.io/t/acme/oauth2/token";
+        assert!(check_iss(Some(issuer), true, issuer).is_ok());
+        assert!(check_iss(None, false, issuer).is_ok());
+        assert!(check_iss(None, true, issuer).is_err());
+        assert!(check_iss(Some("https://evil.example"), false, issuer).is_err());
+        assert!(check_iss(Some("https://evil.example"), true, issuer).is_err());
+    }
+
+    fn claims(json: serde_json::Value) -> AppIdTokenClaims {
+        serde_json::from_value(json).unwrap()
+    }
+
+    fn base() -> serde_json::Value {
+        serde_json::json!({"iss": "https://idp", "aud": "c", "exp": 2000000000, "iat": 1, "sub": "u-1"})
+    }
+
+    #[test]
+    fn username_claim_becomes_the_session_email() {
+        let mut json = base();
+        json["username"] = "alice".into();
+        json["email"] = "alice@example.com".into();
+        json["given_name"] = "Alice".into();
+        json["family_name"] = "Liddell".into();
+        let user = user_from_id_token(&claims(json));
+        assert_eq!(
+            user,
+            SessionUser {
+                email: "alice".into(),
+                given_name: Some("Alice".into()),
+                family_name: Some("Liddell".into())
+            }
+        );
+    }
+
+    #[test]
+    fn without_username_email_then_sub_are_used() {
+        let mut json = base();
+        json["email"] = "kim@example.com".into();
+        assert_eq!(user_from_id_token(&claims(json)).email, "kim@example.com");
+        assert_eq!(user_from_id_token(&claims(base())).email, "u-1");
+    }
+
+    #[test]
+    fn userinfo_fills_only_missing_names() {
+        let mut json = base();
+        json["given_name"] = "Alice".into();
+        let mut user = user_from_id_token(&claims(json));
+        let info = AppUserInfoClaims::from_json::<std::io::Error>(
+            br#"{"sub": "u-1", "given_name": "Other", "family_name": "Liddell"}"#,
+            None,
+        )
+        .unwrap();
+        merge_userinfo(&mut user, &info);
+        assert_eq!(user.given_name.as_deref(), Some("Alice"));
+        assert_eq!(user.family_name.as_deref(), Some("Liddell"));
+    }
+}

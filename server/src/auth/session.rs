@@ -1,0 +1,194 @@
+//! The typed server-side session: what a sign-in in progress remembers, and what a signed-in
+//! session holds (tokens and the user's claims). The browser only ever holds the session id.
+
+use app::auth::SessionUser;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use tower_sessions::Session;
+
+const PENDING: &str = "oidc.pending";
+const SIGNED_IN: &str = "auth";
+const FLASH: &str = "flash";
+
+/// Sign-ins in progress that one browser may have at once (several tabs).
+const MAX_PENDING: usize = 4;
+/// How long the IdP may take to send the user back.
+pub const PENDING_TTL_SECS: i64 = 10 * 60;
+
+/// The session store could not be read or written.
+#[derive(Debug, thiserror::Error)]
+#[error("session store: {0}")]
+pub struct StoreError(#[from] tower_sessions::session::Error);
+
+/// What the callback needs to finish a sign-in this browser started.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct PendingLogin {
+    pub state: String,
+    pub nonce: String,
+    pub pkce_verifier: String,
+    /// Validated same-origin path to return to.
+    pub return_to: String,
+    pub started_at: i64,
+}
+
+impl fmt::Debug for PendingLogin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PendingLogin")
+            .field("return_to", &self.return_to)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The tokens the server holds for a signed-in user. Never sent to the browser as a whole.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct Tokens {
+    pub access_token: String,
+    /// Unix seconds; `None` when the IdP did not say.
+    pub expires_at: Option<i64>,
+    pub refresh_token: Option<String>,
+    /// Kept as the `id_token_hint` for RP-initiated logout.
+    pub id_token: String,
+}
+
+impl fmt::Debug for Tokens {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Tokens")
+            .field("expires_at", &self.expires_at)
+            .field("has_refresh_token", &self.refresh_token.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+/// A signed-in session.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SignedIn {
+    pub user: SessionUser,
+    /// The ID token's `sub`.
+    pub sub: String,
+    /// The IdP session id, for back-channel logout.
+    pub sid: Option<String>,
+    pub tokens: Tokens,
+    /// Unix seconds; the absolute session lifetime counts from here.
+    pub signed_in_at: i64,
+}
+
+/// Typed access to the tower-sessions [`Session`] of a request.
+#[derive(Clone)]
+pub struct AuthSession(pub Session);
+
+impl AuthSession {
+    pub fn from_parts(parts: &http::request::Parts) -> Option<Self> {
+        parts.extensions.get::<Session>().cloned().map(AuthSession)
+    }
+
+    pub async fn signed_in(&self) -> Result<Option<SignedIn>, StoreError> {
+        Ok(self.0.get(SIGNED_IN).await?)
+    }
+
+    /// Stores a new sign-in under a new session id: an id an attacker planted before sign-in
+    /// (session fixation) never becomes an authenticated one.
+    pub async fn begin(&self, signed_in: &SignedIn) -> Result<(), StoreError> {
+        self.0.cycle_id().await?;
+        self.0.insert(SIGNED_IN, signed_in).await?;
+        self.0.remove_value(FLASH).await?;
+        self.0.save().await?;
+        Ok(())
+    }
+
+    pub async fn update(&self, signed_in: &SignedIn) -> Result<(), StoreError> {
+        self.0.insert(SIGNED_IN, signed_in).await?;
+        self.0.save().await?;
+        Ok(())
+    }
+
+    /// Ends the session: its record is deleted and the cookie removed.
+    pub async fn end(&self) -> Result<(), StoreError> {
+        self.0.flush().await?;
+        Ok(())
+    }
+
+    /// Ends the sign-in but keeps a message for the next page: why it ended.
+    pub async fn end_with_message(&self, message: &str) -> Result<(), StoreError> {
+        self.0.clear().await;
+        self.0.cycle_id().await?;
+        self.0.insert(FLASH, message).await?;
+        self.0.save().await?;
+        Ok(())
+    }
+
+    pub async fn take_flash(&self) -> Result<Option<String>, StoreError> {
+        Ok(self.0.remove(FLASH).await?)
+    }
+
+    /// Remembers a sign-in in progress (dropping expired ones and the oldest beyond the limit).
+    pub async fn push_pending(&self, pending: PendingLogin, now: i64) -> Result<(), StoreError> {
+        let mut list: Vec<PendingLogin> = self.0.get(PENDING).await?.unwrap_or_default();
+        list.retain(|p| now - p.started_at < PENDING_TTL_SECS);
+        list.push(pending);
+        if list.len() > MAX_PENDING {
+            list.drain(..list.len() - MAX_PENDING);
+        }
+        self.0.insert(PENDING, list).await?;
+        self.0.save().await?;
+        Ok(())
+    }
+
+    /// Removes and returns the sign-in started with `state`, saved at once so that a replayed
+    /// callback finds nothing.
+    pub async fn take_pending(
+        &self,
+        state: &str,
+        now: i64,
+    ) -> Result<Option<PendingLogin>, StoreError> {
+        let mut list: Vec<PendingLogin> = self.0.get(PENDING).await?.unwrap_or_default();
+        let found = list
+            .iter()
+            .position(|p| constant_time_eq(p.state.as_bytes(), state.as_bytes()))
+            .map(|i| list.remove(i))
+            .filter(|p| now - p.started_at < PENDING_TTL_SECS);
+        if found.is_some() {
+            if list.is_empty() {
+                self.0.remove_value(PENDING).await?;
+            } else {
+                self.0.insert(PENDING, list).await?;
+            }
+            self.0.save().await?;
+        }
+        Ok(found)
+    }
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_output_never_shows_tokens() {
+        let tokens = Tokens {
+            access_token: "AT-secret".into(),
+            expires_at: Some(1),
+            refresh_token: Some("RT-secret".into()),
+            id_token: "IDT-secret".into(),
+        };
+        let pending = PendingLogin {
+            state: "S-secret".into(),
+            nonce: "N-secret".into(),
+            pkce_verifier: "V-secret".into(),
+            return_to: "/x".into(),
+            started_at: 0,
+        };
+        let text = format!("{tokens:?} {pending:?}");
+        assert!(!text.contains("secret"), "{text}");
+    }
+
+    #[test]
+    fn constant_time_eq_compares_whole_strings() {
+        assert!(constant_time_eq(b"abc", b"abc"));
+        assert!(!constant_time_eq(b"abc", b"abd"));
+        assert!(!constant_time_eq(b"abc", b"ab"));
+    }
+}

@@ -1,0 +1,238 @@
+//! Builds the server from a [`Config`]: the development IdP when no issuer is configured, the
+//! OIDC client, the session layer, the Leptos routes, and the middleware around them.
+
+use crate::{
+    auth::{self, csrf::AppOrigin, http::IdpHttp, oidc::OidcClient, scim::ScimClient, AuthService},
+    config::{derive_me_endpoint, Config, Provider, Secret},
+    dev_idp::{self, DevClient, DevIdp, DevIdpSettings},
+    error::render_error_pages,
+    AppState,
+};
+use anyhow::Context;
+use app::{auth::ssr::Backend, shell, App};
+use axum::{
+    extract::Request,
+    http::{header, HeaderValue},
+    middleware::from_fn_with_state,
+    Router,
+};
+use leptos::prelude::*;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use sha2::{Digest, Sha512};
+use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
+use tokio::net::TcpListener;
+use tower_http::{set_header::SetResponseHeaderLayer, timeout::TimeoutLayer, trace::TraceLayer};
+use tower_sessions::{
+    cookie::{Key, SameSite},
+    Expiry, MemoryStore, SessionManagerLayer,
+};
+use url::Url;
+
+/// The server, bound and ready to serve.
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    dev_idp: Option<DevIdp>,
+    pub addr: SocketAddr,
+    /// The development IdP's issuer, when it runs.
+    pub dev_idp_issuer: Option<Url>,
+}
+
+impl Application {
+    /// Binds `config.listen` and builds everything.
+    pub async fn build(config: Config, leptos_options: LeptosOptions) -> anyhow::Result<Self> {
+        let listener = TcpListener::bind(config.listen).await.with_context(|| {
+            format!(
+                "cannot listen on {} (is another server using the port?)",
+                config.listen
+            )
+        })?;
+        Self::build_with_listener(config, leptos_options, listener).await
+    }
+
+    /// Builds on an already bound listener (tests bind port 0 first, to know `AUTH_URL`).
+    pub async fn build_with_listener(
+        config: Config,
+        leptos_options: LeptosOptions,
+        listener: TcpListener,
+    ) -> anyhow::Result<Self> {
+        let addr = listener.local_addr().context("local address")?;
+        let (issuer, client_id, client_secret, me_endpoint, dev_idp) = match &config.provider {
+            Provider::External {
+                issuer,
+                client_id,
+                client_secret,
+            } => (
+                issuer.clone(),
+                client_id.clone(),
+                client_secret.clone(),
+                config.me_endpoint.clone(),
+                None,
+            ),
+            Provider::Dev(dev) => {
+                let users = match &dev.users_file {
+                    Some(path) => dev_idp::users::load_users(path)?,
+                    None => dev_idp::users::default_users(),
+                };
+                let client = DevClient {
+                    client_id: "asgardeo-leptos-dev".to_owned(),
+                    client_secret: Secret::new(dev_idp::random_token()),
+                    redirect_uris: vec![config.redirect_url().to_string()],
+                    post_logout_redirect_uris: vec![config.post_logout_redirect_url().to_string()],
+                    allowed_origins: vec![config.origin()],
+                    backchannel_logout_uri: None,
+                };
+                let idp = DevIdp::bind(DevIdpSettings {
+                    port: dev.port,
+                    users,
+                    clients: vec![client.clone()],
+                    access_token_ttl: dev.access_token_ttl,
+                    minimal_id_token: dev.minimal_id_token,
+                    test_controls: dev.test_controls,
+                })
+                .await?;
+                tracing::warn!(
+                    issuer = %idp.issuer,
+                    "USING THE BUILT-IN DEVELOPMENT IDP (no AUTH_ASGARDEO_ISSUER is set). It is for local \
+                     development only: sign in as alice / alice-pass. Set AUTH_ASGARDEO_ISSUER, \
+                     AUTH_ASGARDEO_ID and AUTH_ASGARDEO_SECRET to use Asgardeo."
+                );
+                let me = derive_me_endpoint(&idp.issuer).context("development IdP scim2/Me URL")?;
+                (
+                    idp.issuer.clone(),
+                    client.client_id,
+                    client.client_secret,
+                    me,
+                    Some(idp),
+                )
+            }
+        };
+
+        let http = IdpHttp::new(config.http_connect_timeout, config.http_timeout)?;
+        let oidc = OidcClient::new(
+            &issuer,
+            &client_id,
+            client_secret.expose(),
+            &config.redirect_url(),
+            &config.scopes,
+            &config.id_token_algs,
+            http.clone(),
+        )?;
+        let config = Arc::new(config);
+        let auth = Arc::new(AuthService {
+            config: config.clone(),
+            oidc,
+            scim: ScimClient::new(http, me_endpoint),
+        });
+        let router = router(auth, leptos_options)?;
+        Ok(Application {
+            listener,
+            router,
+            dev_idp_issuer: dev_idp.as_ref().map(|d| d.issuer.clone()),
+            dev_idp,
+            addr,
+        })
+    }
+
+    /// Serves until `shutdown` completes (then finishes in-flight requests).
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let idp_task = self.dev_idp.map(|idp| {
+            let mut stop = stop_rx.clone();
+            tokio::spawn(idp.serve(async move {
+                let _ = stop.wait_for(|s| *s).await;
+            }))
+        });
+        tracing::info!("listening on http://{}", self.addr);
+        let served = axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(async move {
+                shutdown.await;
+                let _ = stop_tx.send(true);
+            })
+            .await;
+        if let Some(task) = idp_task {
+            task.await
+                .context("development IdP task")?
+                .context("development IdP")?;
+        }
+        served.context("server")
+    }
+}
+
+fn router(auth: Arc<AuthService>, leptos_options: LeptosOptions) -> anyhow::Result<Router> {
+    let config = auth.config.clone();
+    let state = AppState {
+        leptos_options: leptos_options.clone(),
+        auth: auth.clone(),
+    };
+    // Discovery and JWKS now, not on the first sign-in.
+    tokio::spawn({
+        let auth = auth.clone();
+        async move {
+            if let Err(err) = auth.oidc.provider().await {
+                tracing::warn!(error = %err, "the identity provider is not reachable yet; sign-in will retry");
+            }
+        }
+    });
+
+    let backend: Backend = auth;
+    let context = move || provide_context(backend.clone());
+    let routes = generate_route_list(App);
+    let router = Router::new()
+        .merge(auth::router())
+        .leptos_routes_with_context(&state, routes, context.clone(), {
+            let options = leptos_options.clone();
+            move || shell(options.clone())
+        })
+        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(context, shell))
+        .layer(from_fn_with_state(AppOrigin(config.origin().into()), auth::csrf::refuse_cross_site))
+        .layer(from_fn_with_state(leptos_options, render_error_pages))
+        .layer(session_layer(&config)?)
+        .layer(SetResponseHeaderLayer::if_not_present(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
+        .layer(SetResponseHeaderLayer::if_not_present(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("strict-origin-when-cross-origin"),
+        ))
+        .layer(TimeoutLayer::with_status_code(http::StatusCode::GATEWAY_TIMEOUT, Duration::from_secs(60)))
+        .layer(
+            // Method and path only: query strings carry authorization codes and state.
+            TraceLayer::new_for_http().make_span_with(|request: &Request| {
+                tracing::info_span!("request", method = %request.method(), path = %request.uri().path())
+            }),
+        )
+        .with_state(state);
+    Ok(router)
+}
+
+fn session_layer(
+    config: &Config,
+) -> anyhow::Result<SessionManagerLayer<MemoryStore, tower_sessions::service::PrivateCookie>> {
+    // The cookie holds only the session id, encrypted and authenticated with a key derived from
+    // AUTH_SECRET, so ids cannot be forged or read.
+    let key = Key::try_from(
+        &Sha512::digest(format!(
+            "asgardeo-leptos session cookie\0{}",
+            config.auth_secret.expose()
+        ))[..],
+    )
+    .context("derive the cookie key from AUTH_SECRET")?;
+    // `__Host-` binds the cookie to this exact origin when it can be (https only).
+    let name = if config.secure_cookies() {
+        "__Host-asgardeo-leptos.sid"
+    } else {
+        "asgardeo-leptos.sid"
+    };
+    let idle = time::Duration::seconds(config.session_idle_timeout.as_secs() as i64);
+    Ok(SessionManagerLayer::new(MemoryStore::default())
+        .with_name(name)
+        .with_path("/")
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_secure(config.secure_cookies())
+        .with_expiry(Expiry::OnInactivity(idle))
+        .with_private(key))
+}

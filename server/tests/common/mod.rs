@@ -1,0 +1,246 @@
+//! Test helpers: start the real server on a free port with the built-in development IdP (also
+//! on a free port), and drive it over HTTP like a browser would — a cookie jar, no automatic
+//! redirects, so every hop can be checked.
+#![allow(dead_code)]
+
+use reqwest::{header, redirect::Policy, Client, Response, StatusCode};
+use server::{config::Config, startup::Application};
+use std::collections::HashMap;
+use tokio::{net::TcpListener, sync::oneshot};
+use url::Url;
+
+pub struct TestApp {
+    /// e.g. `http://localhost:41234`
+    pub base: String,
+    /// The development IdP's issuer (a placeholder when an external issuer is configured).
+    pub issuer: Url,
+    /// A browser: cookie jar on, redirects off.
+    pub browser: Client,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    pub fn idp_url(&self, path: &str) -> String {
+        let mut base = self.issuer.clone();
+        base.set_path(path);
+        base.to_string()
+    }
+
+    /// A second, independent browser.
+    pub fn new_browser(&self) -> Client {
+        browser()
+    }
+
+    /// Stops the server and waits until it has stopped.
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.await
+                .expect("server task")
+                .expect("server stopped cleanly");
+        }
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+pub fn browser() -> Client {
+    Client::builder()
+        .cookie_store(true)
+        .redirect(Policy::none())
+        .build()
+        .expect("test HTTP client")
+}
+
+/// Starts the app with the development IdP; `vars` adds or overrides environment variables.
+pub async fn spawn_app(vars: &[(&str, &str)]) -> TestApp {
+    let listener = TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind a free port");
+    let port = listener.local_addr().unwrap().port();
+    let mut env: HashMap<String, String> = HashMap::from([
+        ("LEPTOS_SITE_ADDR".into(), format!("127.0.0.1:{port}")),
+        ("AUTH_URL".into(), format!("http://localhost:{port}")),
+        ("DEV_IDP_PORT".into(), "0".into()),
+        ("DEV_IDP_TEST_CONTROLS".into(), "true".into()),
+        (
+            "AUTH_SECRET".into(),
+            "test-secret-test-secret-test-secret-0123".into(),
+        ),
+    ]);
+    for (k, v) in vars {
+        env.insert(k.to_string(), v.to_string());
+    }
+    let config = Config::from_lookup(|name| env.get(name).cloned()).expect("test configuration");
+    let options = leptos::config::LeptosOptions::builder()
+        .output_name("asgardeo-leptos")
+        .site_root("target/site")
+        .build();
+    let app = Application::build_with_listener(config, options, listener)
+        .await
+        .expect("build the app");
+    let issuer = app
+        .dev_idp_issuer
+        .clone()
+        .unwrap_or_else(|| Url::parse("http://127.0.0.1:9/").unwrap());
+    let (stop, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(app.run_until_stopped(async move {
+        let _ = stopped.await;
+    }));
+    TestApp {
+        base: format!("http://localhost:{port}"),
+        issuer,
+        browser: browser(),
+        stop: Some(stop),
+        task: Some(task),
+    }
+}
+
+pub fn location(response: &Response) -> String {
+    response
+        .headers()
+        .get(header::LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+        .unwrap_or_else(|| panic!("no Location header on a {} response", response.status()))
+}
+
+/// The value of query parameter `name` in `url`.
+pub fn query_param(url: &str, name: &str) -> Option<String> {
+    Url::parse(url)
+        .ok()?
+        .query_pairs()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
+}
+
+/// What a sign-in left behind: the callback URL the IdP sent the browser to.
+pub struct SignInHops {
+    pub authorize_url: String,
+    pub callback_url: String,
+}
+
+/// Goes from the app's sign-in endpoint to the IdP's login form, logs in, and stops right
+/// before following the IdP's redirect back to the app's callback.
+pub async fn sign_in_until_callback(
+    app: &TestApp,
+    browser: &Client,
+    callback: &str,
+    user: &str,
+    password: &str,
+) -> SignInHops {
+    let start = browser
+        .get(app.url(&format!(
+            "/api/auth/signin/asgardeo?callbackUrl={}",
+            urlencode(callback)
+        )))
+        .send()
+        .await
+        .expect("sign-in request");
+    assert_eq!(
+        start.status(),
+        StatusCode::SEE_OTHER,
+        "sign-in redirects to the IdP"
+    );
+    let authorize_url = location(&start);
+    let form = browser
+        .get(&authorize_url)
+        .send()
+        .await
+        .expect("authorize request");
+    assert_eq!(
+        form.status(),
+        StatusCode::OK,
+        "the IdP shows its login form"
+    );
+    let html = form.text().await.unwrap();
+    let key = hidden_field(&html, "sessionDataKey").expect("login form has sessionDataKey");
+    let login = browser
+        .post(app.idp_url("/t/dev/commonauth"))
+        .form(&[
+            ("sessionDataKey", key.as_str()),
+            ("username", user),
+            ("password", password),
+        ])
+        .send()
+        .await
+        .expect("login request");
+    assert_eq!(
+        login.status(),
+        StatusCode::FOUND,
+        "a correct password redirects back to the app"
+    );
+    SignInHops {
+        authorize_url,
+        callback_url: location(&login),
+    }
+}
+
+/// Signs in completely as `user`; returns the app's final redirect (to the callbackUrl).
+pub async fn sign_in(
+    app: &TestApp,
+    browser: &Client,
+    callback: &str,
+    user: &str,
+    password: &str,
+) -> Response {
+    let hops = sign_in_until_callback(app, browser, callback, user, password).await;
+    browser
+        .get(&hops.callback_url)
+        .send()
+        .await
+        .expect("callback request")
+}
+
+pub async fn session_json(app: &TestApp, browser: &Client) -> serde_json::Value {
+    let response = browser
+        .get(app.url("/api/auth/session"))
+        .send()
+        .await
+        .expect("session request");
+    assert_eq!(response.status(), StatusCode::OK);
+    response.json().await.expect("session JSON")
+}
+
+pub async fn idp_stats(app: &TestApp) -> serde_json::Value {
+    reqwest::get(app.idp_url("/t/dev/_stats"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+pub fn hidden_field(html: &str, name: &str) -> Option<String> {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html.find(&marker)? + marker.len();
+    let end = html[start..].find('"')?;
+    Some(html[start..start + end].to_owned())
+}
+
+pub fn urlencode(text: &str) -> String {
+    url::form_urlencoded::byte_serialize(text.as_bytes()).collect()
+}
+
+/// Fetches a page as a browser navigation would (Accept: text/html).
+pub async fn get_page(browser: &Client, url: &str) -> Response {
+    browser
+        .get(url)
+        .header(header::ACCEPT, "text/html")
+        .send()
+        .await
+        .expect("page request")
+}
