@@ -12,13 +12,13 @@ pub mod scim;
 
 use auth::{get_auth_state, AuthState};
 use error::AppError;
-use names::paths;
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, HashedStylesheet, MetaTags, Title};
 use leptos_router::{
     components::{Route, Router, Routes},
     SsrMode, StaticSegment,
 };
+use names::paths;
 
 /// The HTML document around the app, rendered on the server.
 pub fn shell(options: LeptosOptions) -> impl IntoView {

@@ -260,20 +260,21 @@ impl Config {
             }
         }
 
-        let session_store =
-            match var("SESSION_STORE").as_deref() {
-                None | Some("memory") => SessionStoreConfig::Memory,
-                Some(v) if v.starts_with("sqlite:") => SessionStoreConfig::Sqlite(v.to_owned()),
-                Some(v) if v.starts_with("redis://") || v.starts_with("rediss://") => {
-                    SessionStoreConfig::Redis(v.to_owned())
-                }
-                Some(v) => return Err(invalid(
+        let session_store = match var("SESSION_STORE").as_deref() {
+            None | Some("memory") => SessionStoreConfig::Memory,
+            Some(v) if v.starts_with("sqlite:") => SessionStoreConfig::Sqlite(v.to_owned()),
+            Some(v) if v.starts_with("redis://") || v.starts_with("rediss://") => {
+                SessionStoreConfig::Redis(v.to_owned())
+            }
+            Some(v) => {
+                return Err(invalid(
                     "SESSION_STORE",
                     format!(
                         "`{v}` is not `memory`, `sqlite://path/to/file.db` or `redis://host:port`"
                     ),
-                )),
-            };
+                ))
+            }
+        };
 
         Ok(Config {
             listen,

@@ -70,9 +70,12 @@ impl Application {
                 None,
             ),
             Provider::Dev(dev) => {
-                let users = match &dev.users_file {
-                    Some(path) => dev_idp::users::load_users(path)?,
-                    None => dev_idp::users::default_users(),
+                let (users, who) = match &dev.users_file {
+                    Some(path) => (
+                        dev_idp::users::load_users(path)?,
+                        "a user from DEV_IDP_USERS",
+                    ),
+                    None => (dev_idp::users::default_users(), "alice / alice-pass"),
                 };
                 let client = DevClient {
                     client_id: "asgardeo-leptos-dev".to_owned(),
@@ -94,8 +97,8 @@ impl Application {
                 tracing::warn!(
                     issuer = %idp.issuer,
                     "USING THE BUILT-IN DEVELOPMENT IDP (no AUTH_ASGARDEO_ISSUER is set). It is for local \
-                     development only: sign in as alice / alice-pass. Set AUTH_ASGARDEO_ISSUER, \
-                     AUTH_ASGARDEO_ID and AUTH_ASGARDEO_SECRET to use Asgardeo."
+                     development only: sign in as {who}. Set AUTH_ASGARDEO_ISSUER, AUTH_ASGARDEO_ID and \
+                     AUTH_ASGARDEO_SECRET to use Asgardeo."
                 );
                 let me = derive_me_endpoint(&idp.issuer).context("development IdP scim2/Me URL")?;
                 (

@@ -522,3 +522,22 @@ async fn an_unreachable_idp_gives_a_502_page_and_no_session() {
         serde_json::json!({})
     );
 }
+
+#[tokio::test]
+async fn a_token_without_internal_login_gets_a_403_page_that_says_what_to_change() {
+    let app = spawn_app(&[("AUTH_ASGARDEO_SCOPE", "openid profile email")]).await;
+    sign_in(&app, &app.browser, "/", "alice", "alice-pass").await;
+
+    let page = get_page(&app.browser, &app.url("/server-profile")).await;
+
+    assert_eq!(page.status(), StatusCode::FORBIDDEN);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("Failed to fetch user details"), "{html}");
+    assert!(
+        html.contains(
+            "lacks the internal_login scope — add it to AUTH_ASGARDEO_SCOPE and sign in again"
+        ),
+        "{html}"
+    );
+    assert!(html.contains("Sign in again"));
+}

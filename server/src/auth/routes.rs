@@ -184,9 +184,14 @@ async fn signed_in_from(auth: &AuthService, grant: Grant) -> Result<SignedIn, Au
     };
     let sub = claims.subject().to_string();
     let mut user = user_from_id_token(&claims);
-    if user.given_name.is_none() || user.family_name.is_none() || claims.email().is_none() {
+    let has_username = claims.additional_claims().username.is_some();
+    if user.given_name.is_none()
+        || user.family_name.is_none()
+        || claims.email().is_none()
+        || !has_username
+    {
         let info = auth.oidc.userinfo(&grant.access_token, &sub).await?;
-        merge_userinfo(&mut user, &info);
+        merge_userinfo(&mut user, &info, !has_username);
     }
     let now = now();
     Ok(SignedIn {
@@ -225,8 +230,20 @@ pub fn user_from_id_token(claims: &AppIdTokenClaims) -> SessionUser {
     }
 }
 
-/// Fills in what the ID token lacked; the ID token wins where both have a value.
-pub fn merge_userinfo(user: &mut SessionUser, info: &AppUserInfoClaims) {
+/// Fills in what the ID token lacked; the ID token wins where both have a value. Without a
+/// `username` in the ID token, userinfo's username (or preferred_username, or email) names the user.
+pub fn merge_userinfo(user: &mut SessionUser, info: &AppUserInfoClaims, take_username: bool) {
+    if take_username {
+        let name = info
+            .additional_claims()
+            .username
+            .clone()
+            .or_else(|| info.preferred_username().map(|u| u.to_string()))
+            .or_else(|| info.email().map(|e| e.to_string()));
+        if let Some(name) = name {
+            user.email = name;
+        }
+    }
     if user.given_name.is_none() {
         user.given_name = info
             .given_name()
@@ -374,8 +391,21 @@ mod tests {
             None,
         )
         .unwrap();
-        merge_userinfo(&mut user, &info);
+        merge_userinfo(&mut user, &info, false);
         assert_eq!(user.given_name.as_deref(), Some("Alice"));
         assert_eq!(user.family_name.as_deref(), Some("Liddell"));
+        assert_eq!(user.email, "u-1");
+    }
+
+    #[test]
+    fn userinfo_names_the_user_when_the_id_token_has_no_username() {
+        let mut user = user_from_id_token(&claims(base()));
+        let info = AppUserInfoClaims::from_json::<std::io::Error>(
+            br#"{"sub": "u-1", "username": "alice", "email": "alice@example.com"}"#,
+            None,
+        )
+        .unwrap();
+        merge_userinfo(&mut user, &info, true);
+        assert_eq!(user.email, "alice");
     }
 }

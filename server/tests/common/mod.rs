@@ -3,6 +3,8 @@
 //! redirects, so every hop can be checked.
 #![allow(dead_code)]
 
+pub mod hostile;
+
 use reqwest::{header, redirect::Policy, Client, Response, StatusCode};
 use server::{config::Config, startup::Application};
 use std::collections::HashMap;

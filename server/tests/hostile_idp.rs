@@ -1,0 +1,457 @@
+//! The app against an IdP that misbehaves: every bad answer must leave no session, show an
+//! error page with an error status, and leave the server answering. The good cases (and a key
+//! rotation) must sign the user in.
+
+mod common;
+
+use common::hostile::{Behaviour, HostileIdp, IdToken, IssParam, TokenEndpoint};
+use common::*;
+use reqwest::{Client, StatusCode};
+use std::time::Duration;
+
+struct Setup {
+    idp: HostileIdp,
+    app: TestApp,
+}
+
+async fn setup(extra: &[(&str, &str)]) -> Setup {
+    let idp = HostileIdp::start().await;
+    let env = idp.app_env();
+    let mut vars: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    vars.extend_from_slice(extra);
+    let app = spawn_app(&vars).await;
+    Setup { idp, app }
+}
+
+/// Sign-in against the hostile IdP (which needs no login form); returns the app's answer to
+/// the callback.
+async fn attempt(app: &TestApp, browser: &Client) -> reqwest::Response {
+    let start = browser
+        .get(app.url("/api/auth/signin/asgardeo?callbackUrl=/server-profile"))
+        .send()
+        .await
+        .unwrap();
+    if start.status() != StatusCode::SEE_OTHER {
+        return start;
+    }
+    let back = browser.get(location(&start)).send().await.unwrap();
+    assert_eq!(
+        back.status(),
+        StatusCode::FOUND,
+        "the hostile IdP redirects back"
+    );
+    browser.get(location(&back)).send().await.unwrap()
+}
+
+/// A failed sign-in: error status, an error page that says what happened, no session, and the
+/// server still answering.
+async fn assert_refused(setup: &Setup, behaviour: Behaviour, status: StatusCode, says: &str) {
+    let Setup { idp, app } = setup;
+    idp.misbehave(behaviour.clone());
+    let browser = app.new_browser();
+
+    let response = attempt(app, &browser).await;
+
+    assert_eq!(response.status(), status, "{behaviour:?}");
+    let page = response.text().await.unwrap();
+    assert!(
+        page.contains("error-title"),
+        "{behaviour:?}: an error page: {page}"
+    );
+    assert!(
+        page.contains(says),
+        "{behaviour:?}: the page says {says:?}: {page}"
+    );
+    assert_eq!(
+        session_json(app, &browser).await,
+        serde_json::json!({}),
+        "{behaviour:?}: no session"
+    );
+    let home = get_page(&browser, &app.url("/")).await;
+    assert_eq!(home.status(), StatusCode::OK, "the server still answers");
+    assert!(home.text().await.unwrap().contains("Sign in"));
+}
+
+async fn assert_signed_in(setup: &Setup, browser: &Client) {
+    let response = attempt(&setup.app, browser).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&response), "/server-profile");
+    let session = session_json(&setup.app, browser).await;
+    assert_eq!(session["user"]["email"], "mallory", "{session}");
+    assert_eq!(session["user"]["given_name"], "Mallory");
+}
+
+#[tokio::test]
+async fn a_well_behaved_idp_signs_the_user_in_with_one_token_call() {
+    let setup = setup(&[]).await;
+    assert_signed_in(&setup, &setup.app.new_browser()).await;
+    let (discovery, jwks, tokens) = (
+        setup.idp.discovery_hits(),
+        setup.idp.jwks_hits(),
+        setup.idp.token_hits(),
+    );
+    assert_signed_in(&setup, &setup.app.new_browser()).await;
+    assert_eq!(setup.idp.discovery_hits(), discovery, "discovery is cached");
+    assert_eq!(setup.idp.jwks_hits(), jwks, "the JWKS is cached");
+    assert_eq!(
+        setup.idp.token_hits(),
+        tokens + 1,
+        "one token call per sign-in"
+    );
+    assert_eq!(setup.idp.userinfo_hits(), 0, "the ID token had every claim");
+}
+
+#[tokio::test]
+async fn id_tokens_that_fail_validation_are_refused() {
+    let setup = setup(&[]).await;
+    let cases = [
+        (IdToken::WrongIss, "expected"),
+        (IdToken::WrongAud, "another-client"),
+        (IdToken::MissingAud, "The identity provider failed"),
+        (IdToken::ExtraAudNoAzp, "no azp claim"),
+        (IdToken::WrongAzp, "azp is `another-client`"),
+        (IdToken::Expired, "expired"),
+        (IdToken::IatMissing, "The identity provider failed"),
+        (IdToken::IatInFuture, "in the future"),
+        (IdToken::NonceWrong, "nonce mismatch"),
+        (IdToken::NonceMissing, "missing nonce"),
+        (IdToken::SubMissing, "The identity provider failed"),
+        (IdToken::AlgNone, "The identity provider failed"),
+        (
+            IdToken::Hs256WithClientSecret,
+            "The identity provider failed",
+        ),
+        (IdToken::CorruptSignature, "The identity provider failed"),
+        (
+            IdToken::UnknownKid,
+            "a key the identity provider does not publish",
+        ),
+        (IdToken::AtHashWrong, "at_hash"),
+    ];
+    for (id_token, says) in cases {
+        assert_refused(
+            &setup,
+            Behaviour {
+                id_token,
+                ..Default::default()
+            },
+            StatusCode::BAD_GATEWAY,
+            says,
+        )
+        .await;
+    }
+    // After all that, a good answer still signs in.
+    setup.idp.misbehave(Behaviour::default());
+    assert_signed_in(&setup, &setup.app.new_browser()).await;
+}
+
+#[tokio::test]
+async fn several_audiences_are_accepted_when_azp_is_this_client() {
+    let setup = setup(&[]).await;
+    setup.idp.misbehave(Behaviour {
+        id_token: IdToken::ExtraAudWithAzp,
+        ..Default::default()
+    });
+    assert_signed_in(&setup, &setup.app.new_browser()).await;
+}
+
+#[tokio::test]
+async fn an_unknown_kid_refetches_the_jwks_once_then_refuses() {
+    let setup = setup(&[]).await;
+    assert_signed_in(&setup, &setup.app.new_browser()).await;
+    let before = setup.idp.jwks_hits();
+    assert_refused(
+        &setup,
+        Behaviour {
+            id_token: IdToken::UnknownKid,
+            ..Default::default()
+        },
+        StatusCode::BAD_GATEWAY,
+        "does not publish",
+    )
+    .await;
+    assert_eq!(setup.idp.jwks_hits(), before + 1, "one refetch");
+    // A flood of forged tokens does not make the app hammer the IdP.
+    assert_refused(
+        &setup,
+        Behaviour {
+            id_token: IdToken::UnknownKid,
+            ..Default::default()
+        },
+        StatusCode::BAD_GATEWAY,
+        "does not publish",
+    )
+    .await;
+    assert_eq!(
+        setup.idp.jwks_hits(),
+        before + 1,
+        "no second refetch right away"
+    );
+}
+
+#[tokio::test]
+async fn a_key_rotation_at_the_idp_needs_no_restart() {
+    let setup = setup(&[]).await;
+    assert_signed_in(&setup, &setup.app.new_browser()).await;
+    let before = setup.idp.jwks_hits();
+
+    setup.idp.rotate_keys().await;
+
+    assert_signed_in(&setup, &setup.app.new_browser()).await;
+    assert_eq!(
+        setup.idp.jwks_hits(),
+        before + 1,
+        "the new key was fetched once"
+    );
+    assert_signed_in(&setup, &setup.app.new_browser()).await;
+    assert_eq!(setup.idp.jwks_hits(), before + 1, "and then cached");
+}
+
+#[tokio::test]
+async fn a_discovery_document_for_another_issuer_stops_sign_in_before_it_starts() {
+    let setup = setup(&[]).await;
+    setup.idp.misbehave(Behaviour {
+        discovery_issuer: Some("https://attacker.example/t/evil/oauth2/token".into()),
+        ..Default::default()
+    });
+    let browser = setup.app.new_browser();
+    let response = browser
+        .get(setup.app.url("/api/auth/signin/asgardeo"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        response.status(),
+        StatusCode::BAD_GATEWAY,
+        "no redirect to the IdP"
+    );
+    let page = response.text().await.unwrap();
+    assert!(page.contains("unexpected issuer"), "{page}");
+    assert_eq!(
+        session_json(&setup.app, &browser).await,
+        serde_json::json!({})
+    );
+}
+
+#[tokio::test]
+async fn the_rfc_9207_iss_parameter_must_name_the_issuer() {
+    let setup = setup(&[]).await;
+    for iss_param in [IssParam::Missing, IssParam::Wrong] {
+        assert_refused(
+            &setup,
+            Behaviour {
+                iss_param,
+                ..Default::default()
+            },
+            StatusCode::BAD_REQUEST,
+            "RFC 9207 issuer mismatch",
+        )
+        .await;
+    }
+}
+
+#[tokio::test]
+async fn token_endpoint_failures_name_the_idp() {
+    let setup = setup(&[("AUTH_HTTP_TIMEOUT", "2")]).await;
+    let cases = [
+        (
+            TokenEndpoint::ErrorJson,
+            "invalid_grant (The authorization grant has been revoked by an administrator.)",
+        ),
+        (TokenEndpoint::Slow(Duration::from_secs(5)), "timed out"),
+        (TokenEndpoint::NotJson, "unexpected response Content-Type"),
+        (TokenEndpoint::BrokenJson, "not a valid token response"),
+        (TokenEndpoint::MissingIdToken, "no id_token"),
+        (TokenEndpoint::UnknownTokenType, "unsupported token_type"),
+    ];
+    for (token_endpoint, says) in cases {
+        assert_refused(
+            &setup,
+            Behaviour {
+                token_endpoint,
+                ..Default::default()
+            },
+            StatusCode::BAD_GATEWAY,
+            says,
+        )
+        .await;
+    }
+}
+
+#[tokio::test]
+async fn a_minimal_id_token_is_completed_from_userinfo() {
+    let setup = setup(&[]).await;
+    setup.idp.misbehave(Behaviour {
+        id_token: IdToken::Minimal,
+        ..Default::default()
+    });
+    assert_signed_in(&setup, &setup.app.new_browser()).await;
+    assert_eq!(setup.idp.userinfo_hits(), 1);
+}
+
+#[tokio::test]
+async fn userinfo_about_another_subject_is_refused() {
+    let setup = setup(&[]).await;
+    assert_refused(
+        &setup,
+        Behaviour {
+            id_token: IdToken::Minimal,
+            userinfo_sub: Some("someone-else".into()),
+            ..Default::default()
+        },
+        StatusCode::BAD_GATEWAY,
+        "userinfo",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn replayed_codes_and_states_are_refused() {
+    let setup = setup(&[]).await;
+    let browser = setup.app.new_browser();
+    let start = browser
+        .get(setup.app.url("/api/auth/signin/asgardeo"))
+        .send()
+        .await
+        .unwrap();
+    let back = browser.get(location(&start)).send().await.unwrap();
+    let callback = location(&back);
+    assert_eq!(
+        browser.get(&callback).send().await.unwrap().status(),
+        StatusCode::SEE_OTHER
+    );
+
+    // The same callback again: its state is spent.
+    let replay = browser.get(&callback).send().await.unwrap();
+    assert_eq!(replay.status(), StatusCode::BAD_REQUEST);
+
+    // The old code under a fresh state: the IdP refuses it, and the app says so.
+    let other = setup.app.new_browser();
+    let start = other
+        .get(setup.app.url("/api/auth/signin/asgardeo"))
+        .send()
+        .await
+        .unwrap();
+    let state = query_param(&location(&start), "state").unwrap();
+    let code = query_param(&callback, "code").unwrap();
+    let iss = setup.idp.issuer.to_string();
+    let replayed = other
+        .get(setup.app.url(&format!(
+            "/api/auth/callback/asgardeo?code={}&state={}&iss={}",
+            urlencode(&code),
+            urlencode(&state),
+            urlencode(&iss)
+        )))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(replayed.status(), StatusCode::BAD_GATEWAY);
+    assert!(replayed.text().await.unwrap().contains("invalid_grant"));
+    assert_eq!(
+        session_json(&setup.app, &other).await,
+        serde_json::json!({})
+    );
+}
+
+#[tokio::test]
+async fn wrong_and_missing_state_are_refused() {
+    let setup = setup(&[]).await;
+    let browser = setup.app.new_browser();
+    let start = browser
+        .get(setup.app.url("/api/auth/signin/asgardeo"))
+        .send()
+        .await
+        .unwrap();
+    let back = browser.get(location(&start)).send().await.unwrap();
+    let callback = location(&back);
+    let code = query_param(&callback, "code").unwrap();
+    for query in [format!("code={code}&state=wrong"), format!("code={code}")] {
+        let response = browser
+            .get(
+                setup
+                    .app
+                    .url(&format!("/api/auth/callback/asgardeo?{query}")),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{query}");
+        assert_eq!(
+            session_json(&setup.app, &browser).await,
+            serde_json::json!({})
+        );
+    }
+    assert_eq!(setup.idp.token_hits(), 0, "no code was exchanged");
+}
+
+#[tokio::test]
+async fn an_open_redirect_in_callback_url_goes_home_instead() {
+    let setup = setup(&[]).await;
+    let browser = setup.app.new_browser();
+    let start = browser
+        .get(
+            setup
+                .app
+                .url("/api/auth/signin/asgardeo?callbackUrl=https%3A%2F%2Fevil.example%2F"),
+        )
+        .send()
+        .await
+        .unwrap();
+    let back = browser.get(location(&start)).send().await.unwrap();
+    let done = browser.get(location(&back)).send().await.unwrap();
+    assert_eq!(done.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&done), "/");
+}
+
+#[tokio::test]
+async fn an_idp_that_goes_down_gives_502_pages_and_sign_out_still_ends_the_local_session() {
+    let mut setup = setup(&[("AUTH_HTTP_CONNECT_TIMEOUT", "2")]).await;
+    let browser = setup.app.new_browser();
+    assert_signed_in(&setup, &browser).await;
+
+    setup.idp.stop();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    let out = browser
+        .post(setup.app.url("/api/auth/signout"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.status(), StatusCode::BAD_GATEWAY);
+    let page = out.text().await.unwrap();
+    assert!(page.contains("You are signed out of this app"), "{page}");
+    assert!(page.contains("may remain"), "{page}");
+    assert_eq!(
+        session_json(&setup.app, &browser).await,
+        serde_json::json!({}),
+        "the local session ended"
+    );
+
+    // Sign-in now fails clearly (discovery is cached, the token call is not answered).
+    let response = attempt_with_dead_idp(&setup.app, &browser, setup.idp.issuer.as_str()).await;
+    assert_eq!(response.status(), StatusCode::BAD_GATEWAY);
+}
+
+/// With the IdP gone the browser cannot reach it either; the test plays the IdP's redirect.
+async fn attempt_with_dead_idp(app: &TestApp, browser: &Client, issuer: &str) -> reqwest::Response {
+    let start = browser
+        .get(app.url("/api/auth/signin/asgardeo"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        start.status(),
+        StatusCode::SEE_OTHER,
+        "the cached discovery still builds the URL"
+    );
+    let state = query_param(&location(&start), "state").unwrap();
+    browser
+        .get(app.url(&format!(
+            "/api/auth/callback/asgardeo?code=whatever&state={}&iss={}",
+            urlencode(&state),
+            urlencode(issuer)
+        )))
+        .send()
+        .await
+        .unwrap()
+}

@@ -1,0 +1,179 @@
+//! No token, code, secret, password or cookie value in any log line, at any level up to DEBUG,
+//! through a sign-in, both profile pages, a forged callback, a failed login and a sign-out.
+//!
+//! A separate test binary: it installs a global subscriber that captures every log line.
+
+mod common;
+
+use common::*;
+use reqwest::{header, StatusCode};
+use std::{
+    io::Write,
+    sync::{Arc, Mutex},
+};
+
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn secrets_never_reach_the_logs() {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    tracing_subscriber::fmt()
+        // cookie_store is the test's own browser (reqwest's cookie jar), not the app.
+        .with_env_filter("debug,cookie_store=off")
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .init();
+
+    const AUTH_SECRET: &str = "log-test-secret-log-test-secret-0123456789";
+    const PASSWORD: &str = "correct-horse-battery-staple";
+    let users = std::env::temp_dir().join(format!(
+        "asgardeo-leptos-log-test-{}.json",
+        std::process::id()
+    ));
+    std::fs::write(
+        &users,
+        format!(r#"[{{"username":"alice","password":"{PASSWORD}","given_name":"Alice","family_name":"Liddell","email":"alice@example.com"}}]"#),
+    )
+    .unwrap();
+    let app = spawn_app(&[
+        ("AUTH_SECRET", AUTH_SECRET),
+        ("DEV_IDP_USERS", users.to_str().unwrap()),
+    ])
+    .await;
+
+    // A wrong password first, then the real sign-in.
+    let start = app
+        .browser
+        .get(app.url("/api/auth/signin/asgardeo"))
+        .send()
+        .await
+        .unwrap();
+    let html = app
+        .browser
+        .get(location(&start))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let key = hidden_field(&html, "sessionDataKey").unwrap();
+    let wrong = app
+        .browser
+        .post(app.idp_url("/t/dev/commonauth"))
+        .form(&[
+            ("sessionDataKey", key.as_str()),
+            ("username", "alice"),
+            ("password", "wrong-password-xyz"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+
+    let hops = sign_in_until_callback(&app, &app.browser, "/", "alice", PASSWORD).await;
+    let code = query_param(&hops.callback_url, "code").unwrap();
+    let state = query_param(&hops.callback_url, "state").unwrap();
+    let nonce = query_param(&hops.authorize_url, "nonce").unwrap();
+    let challenge = query_param(&hops.authorize_url, "code_challenge").unwrap();
+    let done = app.browser.get(&hops.callback_url).send().await.unwrap();
+    let cookie = done
+        .headers()
+        .get(header::SET_COOKIE)
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let cookie_value = cookie
+        .split(';')
+        .next()
+        .unwrap()
+        .split_once('=')
+        .unwrap()
+        .1
+        .to_owned();
+
+    let session = session_json(&app, &app.browser).await;
+    let access_token = session["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(
+        get_page(&app.browser, &app.url("/server-profile"))
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        get_page(&app.browser, &app.url("/client-profile"))
+            .await
+            .status(),
+        StatusCode::OK
+    );
+
+    // A forged callback and a replay.
+    let forged = app
+        .browser
+        .get(app.url(&format!(
+            "/api/auth/callback/asgardeo?code={code}&state=forged"
+        )))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(
+        app.browser
+            .get(&hops.callback_url)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::BAD_REQUEST
+    );
+
+    let out = app
+        .browser
+        .post(app.url("/api/auth/signout"))
+        .send()
+        .await
+        .unwrap();
+    let id_token = query_param(&location(&out), "id_token_hint").unwrap();
+    let _ = app.browser.get(location(&out)).send().await.unwrap();
+
+    std::fs::remove_file(&users).ok();
+    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    assert!(logs.contains("signed in"), "the logs were captured: {logs}");
+    assert!(
+        logs.contains("state mismatch") || logs.contains("matches no sign-in"),
+        "failures are logged with their cause"
+    );
+    for (what, secret) in [
+        ("access token", access_token.as_str()),
+        ("ID token", id_token.as_str()),
+        ("ID token signature", id_token.rsplit('.').next().unwrap()),
+        ("authorization code", code.as_str()),
+        ("state", state.as_str()),
+        ("nonce", nonce.as_str()),
+        ("PKCE challenge", challenge.as_str()),
+        ("session cookie", cookie_value.as_str()),
+        ("AUTH_SECRET", AUTH_SECRET),
+        ("password", PASSWORD),
+        ("wrong password", "wrong-password-xyz"),
+        ("login form key", key.as_str()),
+    ] {
+        let leaks: Vec<&str> = logs.lines().filter(|l| l.contains(secret)).collect();
+        assert!(
+            leaks.is_empty(),
+            "the {what} appears in the logs: {leaks:#?}"
+        );
+    }
+}
