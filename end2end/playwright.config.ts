@@ -11,6 +11,10 @@ const root = path.resolve(__dirname, '..');
 const port = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
 const app = port('E2E_APP_PORT', 3000);
 const idp = port('E2E_IDP_PORT', 9443);
+// A second app instance, signing in with oidc-provider (an OpenID Certified provider).
+const appOp = port('E2E_APP_OP_PORT', 3002);
+const op = port('E2E_OP_PORT', 9444);
+const opClient = { id: 'asgardeo-leptos-e2e', secret: 'asgardeo-leptos-e2e-secret' };
 
 /// The app's environment: release binary, built-in development IdP, test controls on.
 function appEnv(appPort: number, idpPort: number, extra: Record<string, string> = {}): Record<string, string> {
@@ -37,6 +41,8 @@ const devIdp: IdpOptions = {
   familyName: 'Liddell',
   email: 'alice@example.com',
 };
+
+const oidcProvider: IdpOptions = { ...devIdp, origin: `http://localhost:${op}`, org: 'acme' };
 
 export default defineConfig({
   testDir: './tests',
@@ -69,6 +75,10 @@ export default defineConfig({
       name: 'dev-idp',
       use: { baseURL: `http://localhost:${app}`, idp: devIdp },
     },
+    {
+      name: 'oidc-provider',
+      use: { baseURL: `http://localhost:${appOp}`, idp: oidcProvider },
+    },
   ],
   webServer: [
     {
@@ -76,6 +86,36 @@ export default defineConfig({
       cwd: root,
       url: `http://127.0.0.1:${app}/api/auth/session`,
       env: appEnv(app, idp),
+      reuseExistingServer: false,
+      timeout: 60_000,
+      stdout: 'pipe',
+      stderr: 'pipe',
+    },
+    {
+      command: `node ${path.join(__dirname, 'oidc-provider/server.mjs')}`,
+      url: `http://127.0.0.1:${op}/t/acme/oauth2/token/.well-known/openid-configuration`,
+      env: {
+        PATH: process.env.PATH ?? '',
+        OP_PORT: String(op),
+        APP_URL: `http://localhost:${appOp}`,
+        OP_CLIENT_ID: opClient.id,
+        OP_CLIENT_SECRET: opClient.secret,
+      },
+      reuseExistingServer: false,
+      timeout: 30_000,
+      stdout: 'pipe',
+      stderr: 'pipe',
+    },
+    {
+      command: path.join(root, 'target/release/server'),
+      cwd: root,
+      url: `http://127.0.0.1:${appOp}/api/auth/session`,
+      env: appEnv(appOp, 0, {
+        AUTH_ASGARDEO_ISSUER: `http://localhost:${op}/t/acme/oauth2/token`,
+        AUTH_ASGARDEO_ID: opClient.id,
+        AUTH_ASGARDEO_SECRET: opClient.secret,
+        AUTH_SECRET: 'e2e-only-secret-e2e-only-secret-e2e-only-secret',
+      }),
       reuseExistingServer: false,
       timeout: 60_000,
       stdout: 'pipe',

@@ -427,7 +427,7 @@ impl OidcClient {
                 ClaimsVerificationError::SignatureVerification(
                     SignatureVerificationError::NoMatchingKey,
                 ) => CheckError::UnknownKey,
-                other => CheckError::Invalid(other.to_string()),
+                other => CheckError::Invalid(crate::error::cause_chain(&other)),
             })?;
         let audiences = claims.audiences();
         match claims.authorized_party() {
@@ -558,11 +558,24 @@ fn token_error(
             description: response.error_description().cloned(),
         },
         RequestTokenError::Request(err) => OidcError::TokenEndpoint(err.to_string()),
-        // Never the body or serde's message: either may quote a token.
-        RequestTokenError::Parse(err, _body) => OidcError::TokenEndpoint(format!(
-            "the response is not a valid token response (at `{}`)",
-            err.path()
-        )),
+        // Never the body, nor serde's message unless it only names a missing field: either may
+        // quote a token.
+        RequestTokenError::Parse(err, _body) => {
+            let message = err.inner().to_string();
+            let missing = message
+                .split_once("missing field `")
+                .and_then(|(_, rest)| rest.split_once('`'))
+                .map(|(field, _)| field.to_owned());
+            OidcError::TokenEndpoint(match missing {
+                Some(field) => {
+                    format!("the response is not a valid token response (missing field `{field}`)")
+                }
+                None => format!(
+                    "the response is not a valid token response (at `{}`)",
+                    err.path()
+                ),
+            })
+        }
         RequestTokenError::Other(why) => OidcError::TokenEndpoint(why),
     }
 }
