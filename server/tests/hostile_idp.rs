@@ -478,3 +478,64 @@ async fn only_the_configured_signature_algorithms_are_accepted() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn scim_failures_on_the_server_profile_say_what_happened_with_the_right_status() {
+    use common::hostile::Scim;
+    let setup = setup(&[]).await;
+    let browser = setup.app.new_browser();
+    assert_signed_in(&setup, &browser).await;
+    let good = get_page(&browser, &setup.app.url("/server-profile")).await;
+    assert_eq!(good.status(), StatusCode::OK);
+    assert!(good
+        .text()
+        .await
+        .unwrap()
+        .contains(r#"<span id="profile-email">mallory@example.com</span>"#));
+
+    for (scim, status, says) in [
+        (
+            Scim::Unauthorized,
+            StatusCode::UNAUTHORIZED,
+            "Your session at the identity provider has expired — sign in again.",
+        ),
+        (
+            Scim::Forbidden,
+            StatusCode::FORBIDDEN,
+            "lacks the internal_login scope",
+        ),
+        (
+            Scim::ServerError,
+            StatusCode::BAD_GATEWAY,
+            "scim2/Me answered HTTP 500: Internal server error while retrieving user.",
+        ),
+        (
+            Scim::NotJson,
+            StatusCode::BAD_GATEWAY,
+            "scim2/Me returned a response that is not a SCIM user",
+        ),
+        (
+            Scim::Huge,
+            StatusCode::BAD_GATEWAY,
+            "not a SCIM user: the response is larger than",
+        ),
+    ] {
+        setup.idp.misbehave(Behaviour {
+            scim,
+            ..Default::default()
+        });
+        let page = get_page(&browser, &setup.app.url("/server-profile")).await;
+        assert_eq!(page.status(), status, "{scim:?}");
+        let html = page.text().await.unwrap();
+        assert!(
+            html.contains("Failed to fetch user details"),
+            "{scim:?}: {html}"
+        );
+        assert!(html.contains(says), "{scim:?}: {html}");
+    }
+    // None of that ended the session.
+    assert_eq!(
+        session_json(&setup.app, &browser).await["user"]["email"],
+        "mallory"
+    );
+}

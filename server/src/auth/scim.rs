@@ -1,6 +1,6 @@
 //! scim2/Me, called by the server with the session's access token.
 
-use super::http::IdpHttp;
+use super::http::{HttpError, IdpHttp};
 use app::{
     error::AppError,
     scim::{interpret_me_response, ScimProfile, SCIM_MEDIA_TYPE},
@@ -45,8 +45,11 @@ impl ScimClient {
             .header(header::ACCEPT, SCIM_MEDIA_TYPE)
             .header(header::CONTENT_TYPE, SCIM_MEDIA_TYPE);
         let (status, _, body) = self.http.send(request).await.map_err(|err| {
-            tracing::warn!(error = %err, "scim2/Me unreachable");
-            AppError::IdpUnreachable(format!("scim2/Me: {err}"))
+            tracing::warn!(error = %err, "scim2/Me failed");
+            match err {
+                HttpError::TooLarge => AppError::MalformedProfile(err.to_string()),
+                err => AppError::IdpUnreachable(format!("scim2/Me: {err}")),
+            }
         })?;
         if !status.is_success() {
             tracing::info!(status = status.as_u16(), "scim2/Me refused");

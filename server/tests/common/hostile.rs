@@ -81,6 +81,18 @@ pub enum TokenEndpoint {
     UnknownTokenType,
 }
 
+/// What scim2/Me answers.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Scim {
+    #[default]
+    Good,
+    Unauthorized,
+    Forbidden,
+    ServerError,
+    NotJson,
+    Huge,
+}
+
 /// The authorization response's RFC 9207 `iss` parameter.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum IssParam {
@@ -99,6 +111,7 @@ pub struct Behaviour {
     pub discovery_issuer: Option<String>,
     /// The `sub` userinfo answers with, when not the real one.
     pub userinfo_sub: Option<String>,
+    pub scim: Scim,
 }
 
 struct Key {
@@ -195,6 +208,7 @@ impl HostileIdp {
             .route("/t/hostile/oauth2/authorize", get(authorize))
             .route("/t/hostile/oauth2/token", post(token))
             .route("/t/hostile/oauth2/userinfo", get(userinfo))
+            .route("/t/hostile/scim2/Me", get(scim_me))
             .with_state(inner.clone());
         let (stop, stopped) = oneshot::channel::<()>();
         tokio::spawn(async move {
@@ -600,4 +614,32 @@ async fn userinfo(State(inner): State<Arc<Inner>>) -> Response {
         "email": "mallory@example.com",
     }))
     .into_response()
+}
+
+async fn scim_me(State(inner): State<Arc<Inner>>) -> Response {
+    let scim = |status: StatusCode, body: String| {
+        (
+            status,
+            [(header::CONTENT_TYPE, "application/scim+json")],
+            body,
+        )
+            .into_response()
+    };
+    let error = |status: u16, detail: &str| {
+        json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"], "detail": detail, "status": status.to_string()})
+            .to_string()
+    };
+    match inner.behaviour.lock().unwrap().scim {
+        Scim::Good => scim(
+            StatusCode::OK,
+            json!({"id": SUBJECT, "userName": "mallory", "name": {"givenName": "Mallory", "familyName": "Hostile"},
+                   "emails": [{"value": "mallory@example.com", "primary": true}]})
+            .to_string(),
+        ),
+        Scim::Unauthorized => scim(StatusCode::UNAUTHORIZED, error(401, "Authorization failure.")),
+        Scim::Forbidden => scim(StatusCode::FORBIDDEN, error(403, "Operation is not permitted.")),
+        Scim::ServerError => scim(StatusCode::INTERNAL_SERVER_ERROR, error(500, "Internal server error while retrieving user.")),
+        Scim::NotJson => (StatusCode::OK, [(header::CONTENT_TYPE, "text/html")], "<html>maintenance</html>").into_response(),
+        Scim::Huge => scim(StatusCode::OK, format!(r#"{{"id":"1","userName":"{}"}}"#, "x".repeat(3 * 1024 * 1024))),
+    }
 }
