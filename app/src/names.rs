@@ -13,6 +13,8 @@ pub mod paths {
     pub const CALLBACK: &str = "/api/auth/callback/asgardeo";
     pub const SESSION: &str = "/api/auth/session";
     pub const SIGN_OUT: &str = "/api/auth/signout";
+    /// The browser asks for a new access token after scim2/Me refused the one it had.
+    pub const REFRESH: &str = "/api/auth/refresh";
     pub const BACKCHANNEL_LOGOUT: &str = "/api/auth/backchannel-logout";
     /// Same-origin proxy for scim2/Me, used when the access token is kept out of JavaScript.
     pub const ME_PROXY: &str = "/api/scim2/Me";
@@ -43,12 +45,13 @@ pub fn sign_in_url(callback_path: &str) -> String {
     format!(
         "{}?callbackUrl={}",
         paths::SIGN_IN,
-        encode_query_value(callback_path)
+        form_encode(callback_path)
     )
 }
 
-/// Percent-encodes a query-string value (RFC 3986 unreserved characters pass through).
-fn encode_query_value(value: &str) -> String {
+/// Percent-encodes a form or query-string value (RFC 3986 unreserved characters and `/` pass
+/// through).
+pub fn form_encode(value: &str) -> String {
     let mut out = String::with_capacity(value.len());
     for byte in value.bytes() {
         match byte {
@@ -74,6 +77,7 @@ mod tests {
             ("CALLBACK", paths::CALLBACK),
             ("SESSION", paths::SESSION),
             ("SIGN_OUT", paths::SIGN_OUT),
+            ("REFRESH", paths::REFRESH),
             ("BACKCHANNEL_LOGOUT", paths::BACKCHANNEL_LOGOUT),
             ("ME_PROXY", paths::ME_PROXY),
         ];

@@ -9,6 +9,7 @@ pub mod config;
 pub mod dev_idp;
 pub mod error;
 pub mod oidc_types;
+pub mod sessions;
 pub mod startup;
 pub mod telemetry;
 

@@ -6,6 +6,7 @@ use crate::{
     config::{derive_me_endpoint, Config, Provider, Secret},
     dev_idp::{self, DevClient, DevIdp, DevIdpSettings},
     error::render_error_pages,
+    sessions::{AnyStore, SessionBackend},
     AppState,
 };
 use anyhow::Context;
@@ -24,7 +25,7 @@ use tokio::net::TcpListener;
 use tower_http::{set_header::SetResponseHeaderLayer, timeout::TimeoutLayer, trace::TraceLayer};
 use tower_sessions::{
     cookie::{Key, SameSite},
-    Expiry, MemoryStore, SessionManagerLayer,
+    Expiry, SessionManagerLayer,
 };
 use url::Url;
 
@@ -83,7 +84,11 @@ impl Application {
                     redirect_uris: vec![config.redirect_url().to_string()],
                     post_logout_redirect_uris: vec![config.post_logout_redirect_url().to_string()],
                     allowed_origins: vec![config.origin()],
-                    backchannel_logout_uri: None,
+                    backchannel_logout_uri: config
+                        .auth_url
+                        .join(&app::names::paths::BACKCHANNEL_LOGOUT[1..])
+                        .ok()
+                        .map(|u| u.to_string()),
                 };
                 let idp = DevIdp::bind(DevIdpSettings {
                     port: dev.port,
@@ -121,11 +126,15 @@ impl Application {
             &config.id_token_algs,
             http.clone(),
         )?;
+        let backend = SessionBackend::connect(&config.session_store).await?;
+        tracing::info!(store = backend.name(), "sessions ready");
         let config = Arc::new(config);
         let auth = Arc::new(AuthService {
             config: config.clone(),
             oidc,
             scim: ScimClient::new(http, me_endpoint),
+            backend,
+            locks: Default::default(),
         });
         let router = router(auth, leptos_options)?;
         Ok(Application {
@@ -181,6 +190,7 @@ fn router(auth: Arc<AuthService>, leptos_options: LeptosOptions) -> anyhow::Resu
         }
     });
 
+    let auth_backend = auth.backend.clone();
     let backend: Backend = auth;
     let context = move || provide_context(backend.clone());
     let routes = generate_route_list(App);
@@ -193,7 +203,7 @@ fn router(auth: Arc<AuthService>, leptos_options: LeptosOptions) -> anyhow::Resu
         .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(context, shell))
         .layer(from_fn_with_state(AppOrigin(config.origin().into()), auth::csrf::refuse_cross_site))
         .layer(from_fn_with_state(leptos_options, render_error_pages))
-        .layer(session_layer(&config)?)
+        .layer(session_layer(&config, AnyStore(auth_backend))?)
         .layer(SetResponseHeaderLayer::if_not_present(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
         .layer(SetResponseHeaderLayer::if_not_present(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
         .layer(SetResponseHeaderLayer::if_not_present(
@@ -213,7 +223,8 @@ fn router(auth: Arc<AuthService>, leptos_options: LeptosOptions) -> anyhow::Resu
 
 fn session_layer(
     config: &Config,
-) -> anyhow::Result<SessionManagerLayer<MemoryStore, tower_sessions::service::PrivateCookie>> {
+    store: AnyStore,
+) -> anyhow::Result<SessionManagerLayer<AnyStore, tower_sessions::service::PrivateCookie>> {
     // The cookie holds only the session id, encrypted and authenticated with a key derived from
     // AUTH_SECRET, so ids cannot be forged or read.
     let key = Key::try_from(
@@ -230,7 +241,7 @@ fn session_layer(
         "asgardeo-leptos.sid"
     };
     let idle = time::Duration::seconds(config.session_idle_timeout.as_secs() as i64);
-    Ok(SessionManagerLayer::new(MemoryStore::default())
+    Ok(SessionManagerLayer::new(store)
         .with_name(name)
         .with_path("/")
         .with_http_only(true)

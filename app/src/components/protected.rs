@@ -3,7 +3,8 @@
 use crate::{
     auth::AuthState,
     components::{ErrorBox, Loading},
-    names::{paths, sign_in_url},
+    error::AppError,
+    names::sign_in_url,
     use_auth,
 };
 use leptos::{either::EitherOf3, prelude::*};
@@ -24,14 +25,12 @@ pub fn Protected(
             {move || Suspend::new(async move {
                 match auth.await {
                     Ok(AuthState { user: Some(_), .. }) => EitherOf3::A(children.read_value()()),
-                    Ok(AuthState { flash, .. }) => {
-                        // A session that just ended has a reason worth reading before signing in
-                        // again: the home page shows it beside the sign-in button.
-                        let target = match flash {
-                            Some(_) => paths::HOME.to_owned(),
-                            None => sign_in_url(path),
-                        };
-                        redirect(&target);
+                    // A session that just ended has a reason worth reading before signing in again.
+                    Ok(AuthState { flash: Some(reason), .. }) => EitherOf3::C(view! {
+                        <ErrorBox title="Signed out" error=AppError::SessionEnded(reason) return_to=path/>
+                    }),
+                    Ok(AuthState { flash: None, .. }) => {
+                        redirect(&sign_in_url(path));
                         EitherOf3::B(view! { <Loading text="Redirecting to sign-in…"/> })
                     }
                     Err(error) => EitherOf3::C(view! {

@@ -57,36 +57,80 @@ fn ClientProfile(profile: RwSignal<Option<Result<ScimProfile, AppError>>>) -> im
 }
 
 /// Asks the session for a fresh access token and calls scim2/Me with it, as the guide does; or,
-/// when the server keeps tokens out of JavaScript, calls the same-origin proxy.
+/// when the server keeps tokens out of JavaScript, calls the same-origin proxy. A 401 gets one
+/// retry with a token the server refreshed.
 #[cfg(feature = "hydrate")]
 async fn fetch_profile(state: AuthState) -> Result<ScimProfile, AppError> {
-    use crate::{auth::SessionJson, scim::SCIM_MEDIA_TYPE};
-    use gloo_net::http::Request;
+    use crate::{auth::SessionJson, names::form_encode};
+    use gloo_net::http::{Request, Response};
 
-    let request = if state.token_in_browser {
-        let session: SessionJson = Request::get(paths::SESSION)
+    async fn session_json(request: Request) -> Result<SessionJson, AppError> {
+        let response = request
             .send()
             .await
-            .map_err(|err| network(paths::SESSION, err))?
+            .map_err(|err| network(paths::SESSION, err))?;
+        if !response.ok() {
+            return Err(AppError::Transport(format!(
+                "the session answered HTTP {}",
+                response.status()
+            )));
+        }
+        response
             .json()
             .await
-            .map_err(|err| AppError::Transport(format!("unreadable session: {err}")))?;
-        let token = session.access_token.ok_or(AppError::NotSignedIn)?;
-        Request::get(&state.me_endpoint).header("Authorization", &format!("Bearer {token}"))
+            .map_err(|err| AppError::Transport(format!("unreadable session: {err}")))
+    }
+
+    async fn me(url: &str, token: Option<&str>) -> Result<Response, AppError> {
+        let mut request = Request::get(url)
+            .header("Accept", crate::scim::SCIM_MEDIA_TYPE)
+            .header("Content-Type", crate::scim::SCIM_MEDIA_TYPE);
+        if let Some(token) = token {
+            request = request.header("Authorization", &format!("Bearer {token}"));
+        }
+        request.send().await.map_err(|err| network(url, err))
+    }
+
+    /// Signed out on the way: say why, if the server knows.
+    async fn ended() -> AppError {
+        match crate::auth::get_auth_state().await {
+            Ok(AuthState {
+                flash: Some(reason),
+                ..
+            }) => AppError::SessionEnded(reason),
+            _ => AppError::NotSignedIn,
+        }
+    }
+
+    let url = state.me_endpoint.as_str();
+    let response = if state.token_in_browser {
+        let Some(token) = session_json(
+            Request::get(paths::SESSION)
+                .build()
+                .map_err(|err| AppError::Transport(err.to_string()))?,
+        )
+        .await?
+        .access_token
+        else {
+            return Err(ended().await);
+        };
+        let response = me(url, Some(&token)).await?;
+        if response.status() == 401 {
+            let refresh = Request::post(paths::REFRESH)
+                .header("Content-Type", "application/x-www-form-urlencoded")
+                .body(format!("access_token={}", form_encode(&token)))
+                .map_err(|err| AppError::Transport(err.to_string()))?;
+            match session_json(refresh).await?.access_token {
+                Some(fresh) if fresh != token => me(url, Some(&fresh)).await?,
+                Some(_) => response,
+                None => return Err(ended().await),
+            }
+        } else {
+            response
+        }
     } else {
-        Request::get(paths::ME_PROXY)
+        me(paths::ME_PROXY, None).await?
     };
-    let url = if state.token_in_browser {
-        state.me_endpoint.as_str()
-    } else {
-        paths::ME_PROXY
-    };
-    let response = request
-        .header("Accept", SCIM_MEDIA_TYPE)
-        .header("Content-Type", SCIM_MEDIA_TYPE)
-        .send()
-        .await
-        .map_err(|err| network(url, err))?;
     let status = response.status();
     let body = response.text().await.map_err(|err| network(url, err))?;
     crate::scim::interpret_me_response(status, &body)

@@ -11,18 +11,18 @@
 use super::http::{HttpError, IdpHttp};
 use crate::oidc_types::{
     AppClient, AppIdToken, AppIdTokenClaims, AppProviderMetadata, AppTokenResponse,
-    AppUserInfoClaims,
+    AppUserInfoClaims, LogoutToken, LogoutTokenClaimsSet, BACKCHANNEL_LOGOUT_EVENT,
 };
 use chrono::{Duration as ChronoDuration, Utc};
 use openidconnect::{
     core::{
-        CoreAuthenticationFlow, CoreErrorResponseType, CoreJsonWebKeySet, CoreJwsSigningAlgorithm,
-        CoreTokenType,
+        CoreAuthenticationFlow, CoreErrorResponseType, CoreGenderClaim, CoreJsonWebKeySet,
+        CoreJweContentEncryptionAlgorithm, CoreJwsSigningAlgorithm, CoreTokenType,
     },
-    AccessToken, AccessTokenHash, AuthorizationCode, ClaimsVerificationError, ClientId,
-    ClientSecret, CsrfToken, EndSessionUrl, IdTokenVerifier, IssuerUrl, JsonWebKeySet,
-    LogoutRequest, Nonce, OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier,
-    PostLogoutRedirectUrl, RedirectUrl, RefreshToken, RequestTokenError, Scope,
+    AccessToken, AccessTokenHash, AdditionalClaims, AuthorizationCode, ClaimsVerificationError,
+    ClientId, ClientSecret, CsrfToken, EndSessionUrl, IdToken, IdTokenClaims, IdTokenVerifier,
+    IssuerUrl, JsonWebKeySet, LogoutRequest, Nonce, OAuth2TokenResponse, PkceCodeChallenge,
+    PkceCodeVerifier, PostLogoutRedirectUrl, RedirectUrl, RefreshToken, RequestTokenError, Scope,
     SignatureVerificationError, StandardErrorResponse, SubjectIdentifier, TokenResponse,
 };
 use std::{
@@ -40,6 +40,13 @@ pub const JWKS_REFETCH_INTERVAL: Duration = Duration::from_secs(10);
 const DISCOVERY_MAX_AGE: Duration = Duration::from_secs(24 * 60 * 60);
 /// Clock skew tolerated for `iat`.
 const IAT_SKEW_SECS: i64 = 120;
+
+/// A signed JWT carried in openidconnect's ID-token types (an ID token or a logout token).
+type Jwt<AC> =
+    IdToken<AC, CoreGenderClaim, CoreJweContentEncryptionAlgorithm, CoreJwsSigningAlgorithm>;
+
+/// How old a logout token may be.
+const LOGOUT_TOKEN_MAX_AGE_SECS: i64 = 10 * 60;
 
 /// What went wrong talking to the IdP; each says whose fault it is.
 #[derive(Debug, thiserror::Error)]
@@ -367,7 +374,7 @@ impl OidcClient {
         let id_token = match response.id_token() {
             Some(token) => {
                 let claims = self
-                    .validate_id_token(provider, token, response.access_token(), nonce)
+                    .validate_id_token(provider, token, Some(response.access_token()), nonce, None)
                     .await?;
                 if let Some(expected) = subject {
                     if claims.subject().as_str() != expected {
@@ -389,20 +396,22 @@ impl OidcClient {
     }
 
     /// Validates an ID token, refetching the JWKS once if its key id is unknown.
-    async fn validate_id_token<N>(
+    async fn validate_id_token<AC, N>(
         &self,
         provider: Arc<Provider>,
-        token: &AppIdToken,
-        access_token: &AccessToken,
+        token: &Jwt<AC>,
+        access_token: Option<&AccessToken>,
         nonce: N,
-    ) -> Result<AppIdTokenClaims, OidcError>
+        max_iat_age: Option<i64>,
+    ) -> Result<IdTokenClaims<AC, CoreGenderClaim>, OidcError>
     where
+        AC: AdditionalClaims + Clone,
         N: Fn(Option<&Nonce>) -> Result<(), String> + Clone,
     {
-        match self.check_id_token(&provider, token, access_token, nonce.clone()) {
+        match self.check_id_token(&provider, token, access_token, nonce.clone(), max_iat_age) {
             Err(CheckError::UnknownKey) => match self.refetch_jwks(&provider).await {
                 Some(provider) => self
-                    .check_id_token(&provider, token, access_token, nonce)
+                    .check_id_token(&provider, token, access_token, nonce, max_iat_age)
                     .map_err(CheckError::into_oidc),
                 None => Err(CheckError::UnknownKey.into_oidc()),
             },
@@ -410,17 +419,19 @@ impl OidcClient {
         }
     }
 
-    fn check_id_token<N>(
+    fn check_id_token<AC, N>(
         &self,
         provider: &Provider,
-        token: &AppIdToken,
-        access_token: &AccessToken,
+        token: &Jwt<AC>,
+        access_token: Option<&AccessToken>,
         nonce: N,
-    ) -> Result<AppIdTokenClaims, CheckError>
+        max_iat_age: Option<i64>,
+    ) -> Result<IdTokenClaims<AC, CoreGenderClaim>, CheckError>
     where
+        AC: AdditionalClaims + Clone,
         N: Fn(Option<&Nonce>) -> Result<(), String>,
     {
-        let verifier = self.verifier(provider.jwks().clone());
+        let verifier = self.verifier(provider.jwks().clone(), max_iat_age);
         let claims = token
             .claims(&verifier, |n: Option<&Nonce>| nonce(n))
             .map_err(|err| match err {
@@ -447,7 +458,7 @@ impl OidcClient {
         if claims.subject().as_str().is_empty() {
             return Err(CheckError::Invalid("the sub claim is empty".into()));
         }
-        if let Some(expected) = claims.access_token_hash() {
+        if let (Some(expected), Some(access_token)) = (claims.access_token_hash(), access_token) {
             let alg = token
                 .signing_alg()
                 .map_err(|e| CheckError::Invalid(e.to_string()))?;
@@ -468,6 +479,7 @@ impl OidcClient {
     fn verifier(
         &self,
         jwks: CoreJsonWebKeySet,
+        max_iat_age: Option<i64>,
     ) -> IdTokenVerifier<'static, openidconnect::core::CoreJsonWebKey> {
         // A public-client verifier: HMAC signatures (keyed with the client secret) are refused
         // outright, whatever the allowed algorithms say.
@@ -475,13 +487,64 @@ impl OidcClient {
             .set_allowed_algs(self.algs.clone())
             // Extra audiences are allowed only with azp = our client id (checked above).
             .set_other_audience_verifier_fn(|_| true)
-            .set_issue_time_verifier_fn(|iat| {
-                if iat > Utc::now() + ChronoDuration::seconds(IAT_SKEW_SECS) {
+            .set_issue_time_verifier_fn(move |iat| {
+                let now = Utc::now();
+                if iat > now + ChronoDuration::seconds(IAT_SKEW_SECS) {
                     Err(format!("iat {iat} is in the future"))
+                } else if max_iat_age.is_some_and(|age| iat < now - ChronoDuration::seconds(age)) {
+                    Err(format!("iat {iat} is too old"))
                 } else {
                     Ok(())
                 }
             })
+    }
+
+    /// Validates a back-channel logout token (Back-Channel Logout 1.0 §2.6): signature, `iss`,
+    /// `aud`, `iat` (recent, not in the future), the logout event, no `nonce`. `jti` replay and
+    /// the `sid`/`sub` match are the caller's.
+    pub async fn validate_logout_token(
+        &self,
+        raw: &str,
+    ) -> Result<LogoutTokenClaimsSet, OidcError> {
+        let token = LogoutToken::from_str(raw).map_err(|_| {
+            OidcError::InvalidIdToken(
+                "the logout token is not a JWT with the required claims".into(),
+            )
+        })?;
+        let provider = self.provider().await?;
+        let no_nonce = |nonce: Option<&Nonce>| match nonce {
+            Some(_) => Err("a logout token must not carry a nonce".to_owned()),
+            None => Ok(()),
+        };
+        let claims = self
+            .validate_id_token(
+                provider,
+                &token,
+                None,
+                no_nonce,
+                Some(LOGOUT_TOKEN_MAX_AGE_SECS),
+            )
+            .await?;
+        let event = claims
+            .additional_claims()
+            .events
+            .get(BACKCHANNEL_LOGOUT_EVENT);
+        if !event.is_some_and(|e| e.is_object()) {
+            return Err(OidcError::InvalidIdToken(
+                "the logout token lacks the back-channel logout event".into(),
+            ));
+        }
+        if claims
+            .additional_claims()
+            .jti
+            .as_deref()
+            .is_none_or(str::is_empty)
+        {
+            return Err(OidcError::InvalidIdToken(
+                "the logout token has no jti".into(),
+            ));
+        }
+        Ok(claims)
     }
 
     /// Fetches userinfo with the new access token; its `sub` must be the ID token's.

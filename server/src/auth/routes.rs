@@ -10,7 +10,7 @@ use super::{
     now,
     oidc::{Grant, OidcError},
     redirect::safe_return_path,
-    session::{AuthSession, PendingLogin, SignedIn, Tokens},
+    session::{AuthSession, PendingLogin, SignedIn, StoreError, Tokens},
     AuthService,
 };
 use crate::{
@@ -40,6 +40,7 @@ pub fn router() -> Router<AppState> {
         .route(paths::CALLBACK, get(callback))
         .route(paths::SESSION, get(session_json))
         .route(paths::SIGN_OUT, post(sign_out))
+        .route(paths::REFRESH, post(refresh_rejected_token))
 }
 
 /// `303 See Other` that is never cached.
@@ -179,7 +180,7 @@ fn check_iss(found: Option<&str>, required: bool, issuer: &str) -> Result<(), Au
 /// The session record for a successful code exchange; fetches userinfo once when the ID token
 /// lacks profile claims (as Asgardeo's does unless attributes are configured).
 async fn signed_in_from(auth: &AuthService, grant: Grant) -> Result<SignedIn, AuthError> {
-    let Some((id_token, claims)) = grant.id_token else {
+    let Some(claims) = grant.id_token.as_ref().map(|(_, claims)| claims.clone()) else {
         return Err(OidcError::TokenEndpoint("the token response has no id_token".into()).into());
     };
     let sub = claims.subject().to_string();
@@ -194,17 +195,15 @@ async fn signed_in_from(auth: &AuthService, grant: Grant) -> Result<SignedIn, Au
         merge_userinfo(&mut user, &info, !has_username);
     }
     let now = now();
+    let tokens = Tokens::from_grant(grant, None, auth.config.refresh_skew.as_secs() as i64, now)
+        .ok_or_else(|| AuthError::Internal("a validated grant lost its ID token".into()))?;
     Ok(SignedIn {
         user,
         sub,
         sid: claims.additional_claims().sid.clone(),
-        tokens: Tokens {
-            access_token: grant.access_token,
-            expires_at: grant.expires_in.map(|d| now + d.as_secs() as i64),
-            refresh_token: grant.refresh_token,
-            id_token,
-        },
+        tokens,
         signed_in_at: now,
+        touched_at: now,
     })
 }
 
@@ -262,17 +261,50 @@ pub fn merge_userinfo(user: &mut SessionUser, info: &AppUserInfoClaims, take_use
 #[tracing::instrument(skip_all)]
 async fn session_json(State(auth): State<Arc<AuthService>>, session: Session) -> Response {
     let session = AuthSession(session);
-    let body = match auth.current(&session).await {
-        Ok(Some(signed_in)) => SessionJson {
+    match auth.current(&session).await {
+        Ok(signed_in) => session_body(&auth, signed_in),
+        Err(err) => store_unavailable_json(err),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct RefreshForm {
+    access_token: String,
+}
+
+/// The browser's scim2/Me call was refused with `access_token`: refresh it (once, however many
+/// tabs ask) and answer like `/api/auth/session`. A token that is no longer the session's
+/// current one is not refreshed again: the current one is returned.
+#[tracing::instrument(skip_all)]
+async fn refresh_rejected_token(
+    State(auth): State<Arc<AuthService>>,
+    session: Session,
+    form: axum::extract::Form<RefreshForm>,
+) -> Response {
+    let session = AuthSession(session);
+    let refreshed = match auth.current(&session).await {
+        Ok(Some(signed_in)) if signed_in.tokens.access_token == form.access_token => {
+            auth.refresh(&session, &form.access_token).await
+        }
+        other => other,
+    };
+    match refreshed {
+        Ok(signed_in) => session_body(&auth, signed_in),
+        Err(err) => store_unavailable_json(err),
+    }
+}
+
+fn session_body(auth: &AuthService, signed_in: Option<SignedIn>) -> Response {
+    let body = match signed_in {
+        Some(signed_in) => SessionJson {
             access_token: auth
                 .config
                 .expose_access_token
                 .then(|| signed_in.tokens.access_token.clone()),
-            expires: expires_rfc3339(&auth, &signed_in),
+            expires: expires_rfc3339(auth, &signed_in),
             user: Some(signed_in.user),
         },
-        Ok(None) => SessionJson::default(),
-        Err(err) => return AuthError::from(err).into_response(),
+        None => SessionJson::default(),
     };
     let mut response = Json(body).into_response();
     response
@@ -281,8 +313,24 @@ async fn session_json(State(auth): State<Arc<AuthService>>, session: Session) ->
     response
 }
 
+fn store_unavailable_json(err: StoreError) -> Response {
+    tracing::error!(error = %crate::error::cause_chain(&err), "session store unavailable");
+    let body = serde_json::json!({
+        "error": "session_store_unavailable",
+        "error_description": "The session store is unavailable right now; try again in a moment.",
+    });
+    let mut response = (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response();
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
 fn expires_rfc3339(auth: &AuthService, signed_in: &SignedIn) -> Option<String> {
-    let idle = now() + auth.config.session_idle_timeout.as_secs() as i64;
+    let idle = signed_in.touched_at + auth.config.session_idle_timeout.as_secs() as i64;
     let absolute = signed_in.signed_in_at + auth.config.session_max_age.as_secs() as i64;
     chrono::DateTime::from_timestamp(idle.min(absolute), 0)
         .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))

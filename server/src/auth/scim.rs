@@ -60,3 +60,59 @@ impl ScimClient {
         })
     }
 }
+
+/// `GET /api/scim2/Me`: scim2/Me through the server, for deployments that keep the access token
+/// out of JavaScript (`AUTH_EXPOSE_ACCESS_TOKEN=false`). Same-origin, so it needs no CORS; the
+/// IdP's status and body are passed on.
+pub fn router() -> axum::Router<crate::AppState> {
+    axum::Router::new().route(app::names::paths::ME_PROXY, axum::routing::get(me_proxy))
+}
+
+async fn me_proxy(
+    axum::extract::State(auth): axum::extract::State<std::sync::Arc<super::AuthService>>,
+    session: tower_sessions::Session,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let scim_error = |status: http::StatusCode, detail: &str| {
+        let body = serde_json::json!({
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"],
+            "detail": detail,
+            "status": status.as_u16().to_string(),
+        });
+        (
+            status,
+            [
+                (header::CONTENT_TYPE, SCIM_MEDIA_TYPE),
+                (header::CACHE_CONTROL, "no-store"),
+            ],
+            body.to_string(),
+        )
+            .into_response()
+    };
+    match auth
+        .me_with_refresh(&super::session::AuthSession(session))
+        .await
+    {
+        Ok(me) => {
+            let status =
+                http::StatusCode::from_u16(me.status).unwrap_or(http::StatusCode::BAD_GATEWAY);
+            (
+                status,
+                [
+                    (header::CONTENT_TYPE, SCIM_MEDIA_TYPE),
+                    (header::CACHE_CONTROL, "no-store"),
+                ],
+                me.body,
+            )
+                .into_response()
+        }
+        Err(err @ (AppError::NotSignedIn | AppError::SessionEnded(_))) => {
+            scim_error(http::StatusCode::UNAUTHORIZED, &err.to_string())
+        }
+        Err(err) => {
+            let status =
+                http::StatusCode::from_u16(err.status()).unwrap_or(http::StatusCode::BAD_GATEWAY);
+            scim_error(status, &err.to_string())
+        }
+    }
+}

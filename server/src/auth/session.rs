@@ -17,8 +17,12 @@ pub const PENDING_TTL_SECS: i64 = 10 * 60;
 
 /// The session store could not be read or written.
 #[derive(Debug, thiserror::Error)]
-#[error("session store: {0}")]
-pub struct StoreError(#[from] tower_sessions::session::Error);
+pub enum StoreError {
+    #[error("session store: {0}")]
+    Session(#[from] tower_sessions::session::Error),
+    #[error(transparent)]
+    Backend(#[from] crate::sessions::BackendError),
+}
 
 /// What the callback needs to finish a sign-in this browser started.
 #[derive(Clone, Serialize, Deserialize)]
@@ -45,6 +49,8 @@ pub struct Tokens {
     pub access_token: String,
     /// Unix seconds; `None` when the IdP did not say.
     pub expires_at: Option<i64>,
+    /// When to refresh: `AUTH_REFRESH_SKEW` before expiry (at most half the token's lifetime).
+    pub refresh_at: Option<i64>,
     pub refresh_token: Option<String>,
     /// Kept as the `id_token_hint` for RP-initiated logout.
     pub id_token: String,
@@ -70,6 +76,44 @@ pub struct SignedIn {
     pub tokens: Tokens,
     /// Unix seconds; the absolute session lifetime counts from here.
     pub signed_in_at: i64,
+    /// Unix seconds of the last write; the idle timeout counts from here.
+    pub touched_at: i64,
+}
+
+impl SignedIn {
+    pub fn needs_refresh(&self, now: i64) -> bool {
+        self.tokens.refresh_at.is_some_and(|at| at <= now)
+    }
+
+    pub fn access_token_expired(&self, now: i64) -> bool {
+        self.tokens.expires_at.is_some_and(|at| at <= now)
+    }
+}
+
+impl Tokens {
+    /// Tokens from a grant; what a refresh does not return (a new refresh or ID token) is kept.
+    pub fn from_grant(
+        grant: crate::auth::oidc::Grant,
+        previous: Option<&Tokens>,
+        skew: i64,
+        now: i64,
+    ) -> Option<Tokens> {
+        let expires_in = grant.expires_in.map(|d| d.as_secs() as i64);
+        let id_token = grant
+            .id_token
+            .map(|(raw, _)| raw)
+            .or_else(|| previous.map(|p| p.id_token.clone()))?;
+        Some(Tokens {
+            access_token: grant.access_token,
+            expires_at: expires_in.map(|e| now + e),
+            refresh_at: expires_in.map(|e| now + e - skew.min(e / 2)),
+            // A provider that does not rotate refresh tokens keeps answering with none.
+            refresh_token: grant
+                .refresh_token
+                .or_else(|| previous.and_then(|p| p.refresh_token.clone())),
+            id_token,
+        })
+    }
 }
 
 /// Typed access to the tower-sessions [`Session`] of a request.
@@ -77,6 +121,16 @@ pub struct SignedIn {
 pub struct AuthSession(pub Session);
 
 impl AuthSession {
+    pub fn id(&self) -> Option<tower_sessions::session::Id> {
+        self.0.id()
+    }
+
+    /// Reads the session again from the store (another request may have changed it).
+    pub async fn reload(&self) -> Result<(), StoreError> {
+        self.0.load().await?;
+        Ok(())
+    }
+
     pub fn from_parts(parts: &http::request::Parts) -> Option<Self> {
         parts.extensions.get::<Session>().cloned().map(AuthSession)
     }
@@ -114,6 +168,11 @@ impl AuthSession {
         self.0.insert(FLASH, message).await?;
         self.0.save().await?;
         Ok(())
+    }
+
+    /// The message about why the last session ended, left for the next page to show.
+    pub async fn peek_flash(&self) -> Result<Option<String>, StoreError> {
+        Ok(self.0.get(FLASH).await?)
     }
 
     pub async fn take_flash(&self) -> Result<Option<String>, StoreError> {
@@ -171,6 +230,7 @@ mod tests {
         let tokens = Tokens {
             access_token: "AT-secret".into(),
             expires_at: Some(1),
+            refresh_at: Some(0),
             refresh_token: Some("RT-secret".into()),
             id_token: "IDT-secret".into(),
         };

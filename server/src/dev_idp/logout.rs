@@ -1,6 +1,8 @@
 //! RP-initiated logout of the development IdP (OpenID Connect RP-Initiated Logout 1.0).
 
-use super::{authorize::current_session, authorize::SESSION_COOKIE, pages, IdpState, Stats, ORG};
+use super::{
+    authorize::current_session, authorize::SESSION_COOKIE, pages, IdpSession, IdpState, Stats, ORG,
+};
 use crate::oidc_types::AppIdToken;
 use axum::{
     extract::{Query, State},
@@ -123,14 +125,28 @@ async fn handle_logout(idp: &IdpState, headers: &HeaderMap, params: LogoutParams
     response
 }
 
-/// Ends an IdP session: it stops signing users in silently, and its refresh tokens stop working.
+/// Ends the user's IdP sessions (this one and any other browser's: signing out at the
+/// development IdP signs the user out everywhere). They stop signing users in silently, their
+/// refresh tokens stop working, and every client that signed in through them hears of it on its
+/// back channel.
 async fn end_session(idp: &IdpState, sid: &str) {
-    let ended = {
+    let ended: Vec<(String, IdpSession)> = {
         let mut store = idp.store();
-        store.refresh_tokens.retain(|_, r| r.sid != sid);
-        store.sessions.remove(sid)
+        let Some(username) = store.sessions.get(sid).map(|s| s.username.clone()) else {
+            return;
+        };
+        let sids: Vec<String> = store
+            .sessions
+            .iter()
+            .filter(|(_, s)| s.username == username)
+            .map(|(id, _)| id.clone())
+            .collect();
+        store.refresh_tokens.retain(|_, r| !sids.contains(&r.sid));
+        sids.into_iter()
+            .filter_map(|id| store.sessions.remove(&id).map(|s| (id, s)))
+            .collect()
     };
-    if let Some(session) = ended {
-        super::backchannel::notify(idp, sid, &session).await;
+    for (sid, session) in ended {
+        super::backchannel::notify(idp, &sid, &session).await;
     }
 }

@@ -1,0 +1,86 @@
+//! OpenID Connect Back-Channel Logout 1.0: `POST /api/auth/backchannel-logout`.
+//!
+//! The IdP posts a signed logout token when a user's IdP session ends. Once validated (see
+//! [`OidcClient::validate_logout_token`](super::oidc::OidcClient::validate_logout_token)), it
+//! marks the IdP session (`sid`) — or, without one, every session of the user (`sub`) — as logged
+//! out in the shared session backend, so that every server instance ends the matching sessions on
+//! their next request, whichever store holds them. A token's `jti` is accepted once.
+
+use super::{now, AuthService};
+use crate::{sessions::LogoutKey, AppState};
+use app::names::paths;
+use axum::{
+    extract::{rejection::FormRejection, State},
+    http::{header, StatusCode},
+    response::{IntoResponse, Response},
+    routing::post,
+    Form, Json, Router,
+};
+use serde::Deserialize;
+use std::{sync::Arc, time::Duration};
+
+pub fn router() -> Router<AppState> {
+    Router::new().route(paths::BACKCHANNEL_LOGOUT, post(backchannel_logout))
+}
+
+#[derive(Deserialize)]
+pub struct LogoutForm {
+    logout_token: String,
+}
+
+fn refuse(status: StatusCode, description: &str) -> Response {
+    tracing::warn!(%status, description, "back-channel logout refused");
+    let body = serde_json::json!({ "error": "invalid_request", "error_description": description });
+    (status, [(header::CACHE_CONTROL, "no-store")], Json(body)).into_response()
+}
+
+#[tracing::instrument(skip_all)]
+async fn backchannel_logout(
+    State(auth): State<Arc<AuthService>>,
+    form: Result<Form<LogoutForm>, FormRejection>,
+) -> Response {
+    let Ok(Form(form)) = form else {
+        return refuse(
+            StatusCode::BAD_REQUEST,
+            "a form-encoded logout_token is required",
+        );
+    };
+    let claims = match auth.oidc.validate_logout_token(&form.logout_token).await {
+        Ok(claims) => claims,
+        Err(err) => return refuse(StatusCode::BAD_REQUEST, &err.to_string()),
+    };
+    // Marks outlive every session they could apply to.
+    let keep = auth.config.session_max_age + Duration::from_secs(60);
+    let jti = claims.additional_claims().jti.clone().unwrap_or_default();
+    match auth.backend.claim_once(&jti, keep).await {
+        Ok(true) => {}
+        Ok(false) => {
+            return refuse(
+                StatusCode::BAD_REQUEST,
+                "this logout token was already used",
+            )
+        }
+        Err(err) => {
+            tracing::error!(error = %err, "back-channel logout: session backend unavailable");
+            return (
+                StatusCode::SERVICE_UNAVAILABLE,
+                [(header::RETRY_AFTER, "5")],
+            )
+                .into_response();
+        }
+    }
+    let key = match claims.additional_claims().sid.clone() {
+        Some(sid) => LogoutKey::Sid(sid),
+        None => LogoutKey::Sub(claims.subject().to_string()),
+    };
+    if let Err(err) = auth.backend.mark_logged_out(&key, now(), keep).await {
+        tracing::error!(error = %err, "back-channel logout: session backend unavailable");
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [(header::RETRY_AFTER, "5")],
+        )
+            .into_response();
+    }
+    tracing::info!(sub = %claims.subject().as_str(), by_sid = matches!(key, LogoutKey::Sid(_)), "back-channel logout");
+    (StatusCode::OK, [(header::CACHE_CONTROL, "no-store")]).into_response()
+}

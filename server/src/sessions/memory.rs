@@ -1,0 +1,152 @@
+//! The in-memory store: one process, gone on restart. Expired sessions are removed by the
+//! cleanup task (tower-sessions' own MemoryStore never removes them).
+
+use async_trait::async_trait;
+use std::{
+    collections::HashMap,
+    sync::{Mutex, MutexGuard},
+    time::{Duration, Instant},
+};
+use time::OffsetDateTime;
+use tower_sessions::{
+    session::{Id, Record},
+    session_store, SessionStore,
+};
+
+#[derive(Default)]
+pub struct MemoryBackend {
+    pub store: MemoryStore,
+    /// Logout marks and claimed ids: value, and when to forget it.
+    marks: Mutex<HashMap<String, (i64, Instant)>>,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    // Nothing here is left half-updated by a panic; keep serving.
+    mutex.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl MemoryBackend {
+    pub fn mark(&self, key: String, at: i64, ttl: Duration) {
+        lock(&self.marks).insert(key, (at, Instant::now() + ttl));
+    }
+
+    pub fn marks(&self, keys: &[String]) -> Vec<Option<i64>> {
+        let marks = lock(&self.marks);
+        let now = Instant::now();
+        keys.iter()
+            .map(|k| {
+                marks
+                    .get(k)
+                    .filter(|(_, until)| *until > now)
+                    .map(|(at, _)| *at)
+            })
+            .collect()
+    }
+
+    pub fn claim(&self, key: String, ttl: Duration) -> bool {
+        let mut marks = lock(&self.marks);
+        let now = Instant::now();
+        match marks.get(&key) {
+            Some((_, until)) if *until > now => false,
+            _ => {
+                marks.insert(key, (0, now + ttl));
+                true
+            }
+        }
+    }
+
+    pub fn delete_expired(&self) {
+        let now = OffsetDateTime::now_utc();
+        lock(&self.store.records).retain(|_, record| record.expiry_date > now);
+        let now = Instant::now();
+        lock(&self.marks).retain(|_, (_, until)| *until > now);
+    }
+}
+
+/// Sessions in a map, behind one short-held lock.
+#[derive(Default)]
+pub struct MemoryStore {
+    records: Mutex<HashMap<Id, Record>>,
+}
+
+impl MemoryStore {
+    /// How many sessions are held (expired ones included until the next cleanup).
+    pub fn len(&self) -> usize {
+        lock(&self.records).len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl std::fmt::Debug for MemoryStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "MemoryStore({} sessions)", self.len())
+    }
+}
+
+#[async_trait]
+impl SessionStore for MemoryStore {
+    async fn create(&self, record: &mut Record) -> session_store::Result<()> {
+        let mut records = lock(&self.records);
+        while records.contains_key(&record.id) {
+            record.id = Id::default();
+        }
+        records.insert(record.id, record.clone());
+        Ok(())
+    }
+
+    async fn save(&self, record: &Record) -> session_store::Result<()> {
+        lock(&self.records).insert(record.id, record.clone());
+        Ok(())
+    }
+
+    async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
+        let now = OffsetDateTime::now_utc();
+        Ok(lock(&self.records)
+            .get(id)
+            .filter(|r| r.expiry_date > now)
+            .cloned())
+    }
+
+    async fn delete(&self, id: &Id) -> session_store::Result<()> {
+        lock(&self.records).remove(id);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(expires_in: time::Duration) -> Record {
+        Record {
+            id: Id::default(),
+            data: Default::default(),
+            expiry_date: OffsetDateTime::now_utc() + expires_in,
+        }
+    }
+
+    #[tokio::test]
+    async fn expired_sessions_are_not_loaded_and_are_removed() {
+        let backend = MemoryBackend::default();
+        let mut live = record(time::Duration::minutes(5));
+        let mut dead = record(time::Duration::seconds(-1));
+        backend.store.create(&mut live).await.unwrap();
+        backend.store.create(&mut dead).await.unwrap();
+        assert!(backend.store.load(&dead.id).await.unwrap().is_none());
+        assert_eq!(backend.store.len(), 2);
+        backend.delete_expired();
+        assert_eq!(backend.store.len(), 1);
+        assert!(backend.store.load(&live.id).await.unwrap().is_some());
+    }
+
+    #[test]
+    fn an_id_can_be_claimed_once() {
+        let backend = MemoryBackend::default();
+        assert!(backend.claim("jti-1".into(), Duration::from_secs(60)));
+        assert!(!backend.claim("jti-1".into(), Duration::from_secs(60)));
+        assert!(backend.claim("jti-2".into(), Duration::from_secs(60)));
+    }
+}

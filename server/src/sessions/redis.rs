@@ -1,0 +1,171 @@
+//! Redis (`SESSION_STORE=redis://host:port`): sessions shared by every server instance, and the
+//! lock that makes a token refresh happen once across them.
+//!
+//! Commands time out after [`COMMAND_TIMEOUT`], so that a Redis that is down yields a 503 at
+//! once, and the client reconnects by itself when Redis is back.
+
+use super::BackendError;
+use anyhow::Context;
+use fred::{
+    prelude::*,
+    types::{config::ReconnectPolicy, Expiration, SetOptions},
+};
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
+use tower_sessions_redis_store::RedisStore;
+
+const COMMAND_TIMEOUT: Duration = Duration::from_secs(2);
+/// A refresh lock lives this long unless renewed: a holder that dies blocks others no longer.
+const LOCK_TTL: Duration = Duration::from_secs(10);
+const LOCK_RENEW_EVERY: Duration = Duration::from_secs(3);
+const LOCK_POLL: Duration = Duration::from_millis(20);
+
+pub struct RedisBackend {
+    pub store: RedisStore<Pool>,
+    pool: Pool,
+}
+
+fn backend_error(err: impl std::fmt::Display) -> BackendError {
+    BackendError(err.to_string())
+}
+
+impl RedisBackend {
+    pub async fn connect(url: &str) -> anyhow::Result<Self> {
+        let config = Config::from_url(url)
+            .with_context(|| format!("SESSION_STORE: `{url}` is not a Redis URL"))?;
+        let pool = Builder::from_config(config)
+            .with_connection_config(|c| {
+                c.connection_timeout = COMMAND_TIMEOUT;
+                c.internal_command_timeout = COMMAND_TIMEOUT;
+                c.max_command_attempts = 1;
+            })
+            .with_performance_config(|p| p.default_command_timeout = COMMAND_TIMEOUT)
+            // Retry forever, every half second: the app recovers when Redis comes back.
+            .set_policy(ReconnectPolicy::new_constant(0, 500))
+            .build_pool(4)
+            .context("SESSION_STORE: Redis client")?;
+        pool.init()
+            .await
+            .with_context(|| format!("SESSION_STORE: cannot connect to {url}"))?;
+        Ok(RedisBackend {
+            store: RedisStore::new(pool.clone()),
+            pool,
+        })
+    }
+
+    pub async fn mark(&self, key: &str, at: i64, ttl: Duration) -> Result<(), BackendError> {
+        let _: () = self
+            .pool
+            .set(
+                key,
+                at,
+                Some(Expiration::EX(ttl.as_secs().max(1) as i64)),
+                None,
+                false,
+            )
+            .await
+            .map_err(backend_error)?;
+        Ok(())
+    }
+
+    pub async fn marks(&self, keys: &[String]) -> Result<Vec<Option<i64>>, BackendError> {
+        self.pool.mget(keys.to_vec()).await.map_err(backend_error)
+    }
+
+    pub async fn claim(&self, key: &str, ttl: Duration) -> Result<bool, BackendError> {
+        let set: Option<String> = self
+            .pool
+            .set(
+                key,
+                1,
+                Some(Expiration::EX(ttl.as_secs().max(1) as i64)),
+                Some(SetOptions::NX),
+                false,
+            )
+            .await
+            .map_err(backend_error)?;
+        Ok(set.is_some())
+    }
+
+    /// Waits up to `wait` for the lock `name`.
+    pub async fn lock(&self, name: &str, wait: Duration) -> Result<RedisLock, BackendError> {
+        let key = format!("asgardeo-leptos:lock:{name}");
+        let token = crate::dev_idp::random_token();
+        let deadline = Instant::now() + wait;
+        loop {
+            let acquired: Option<String> = self
+                .pool
+                .set(
+                    &key,
+                    &token,
+                    Some(Expiration::PX(LOCK_TTL.as_millis() as i64)),
+                    Some(SetOptions::NX),
+                    false,
+                )
+                .await
+                .map_err(backend_error)?;
+            if acquired.is_some() {
+                break;
+            }
+            if Instant::now() >= deadline {
+                return Err(BackendError(format!(
+                    "lock {name} still held after {wait:?}"
+                )));
+            }
+            tokio::time::sleep(LOCK_POLL).await;
+        }
+        let renewer = {
+            let (pool, key, token) = (self.pool.clone(), key.clone(), token.clone());
+            tokio::spawn(async move {
+                // Keeps the lock while a slow IdP answers; stops when the holder releases it.
+                loop {
+                    tokio::time::sleep(LOCK_RENEW_EVERY).await;
+                    let renewed: Result<i64, _> = pool
+                        .eval(
+                            RENEW,
+                            vec![key.clone()],
+                            vec![token.clone(), LOCK_TTL.as_millis().to_string()],
+                        )
+                        .await;
+                    if !matches!(renewed, Ok(1)) {
+                        return;
+                    }
+                }
+            })
+        };
+        Ok(RedisLock {
+            pool: self.pool.clone(),
+            key,
+            token,
+            renewer: Arc::new(renewer),
+        })
+    }
+}
+
+/// Extends the lock only if we still hold it.
+const RENEW: &str = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end";
+/// Deletes the lock only if we still hold it.
+const RELEASE: &str = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end";
+
+pub struct RedisLock {
+    pool: Pool,
+    key: String,
+    token: String,
+    renewer: Arc<tokio::task::JoinHandle<()>>,
+}
+
+impl RedisLock {
+    pub async fn release(self) {
+        self.renewer.abort();
+        let released: Result<i64, _> = self
+            .pool
+            .eval(RELEASE, vec![self.key.clone()], vec![self.token.clone()])
+            .await;
+        if let Err(err) = released {
+            // It expires by itself within LOCK_TTL.
+            tracing::warn!(error = %err, "could not release a Redis lock");
+        }
+    }
+}

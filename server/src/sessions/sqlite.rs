@@ -1,0 +1,117 @@
+//! SQLite (`SESSION_STORE=sqlite://path/to/file.db`): sessions survive a restart of the one
+//! server process that owns the file.
+
+use super::BackendError;
+use anyhow::Context;
+use std::time::Duration;
+use tower_sessions::session_store::ExpiredDeletion;
+use tower_sessions_sqlx_store::{
+    sqlx::{sqlite::SqliteConnectOptions, SqlitePool},
+    SqliteStore,
+};
+
+pub struct SqliteBackend {
+    pub store: SqliteStore,
+    pool: SqlitePool,
+}
+
+fn unix_now() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+fn backend_error(err: impl std::fmt::Display) -> BackendError {
+    BackendError(err.to_string())
+}
+
+impl SqliteBackend {
+    pub async fn connect(url: &str) -> anyhow::Result<Self> {
+        let options: SqliteConnectOptions = url
+            .parse::<SqliteConnectOptions>()
+            .with_context(|| format!("SESSION_STORE: `{url}` is not a SQLite URL"))?
+            .create_if_missing(true)
+            // Several writers, one file: wait rather than fail when it is busy.
+            .busy_timeout(Duration::from_secs(5))
+            .journal_mode(tower_sessions_sqlx_store::sqlx::sqlite::SqliteJournalMode::Wal);
+        let pool = SqlitePool::connect_with(options)
+            .await
+            .with_context(|| format!("SESSION_STORE: cannot open {url}"))?;
+        let store = SqliteStore::new(pool.clone());
+        store
+            .migrate()
+            .await
+            .context("SESSION_STORE: create the sessions table")?;
+        tower_sessions_sqlx_store::sqlx::query(
+            "create table if not exists asgardeo_leptos_marks (key text primary key not null, at integer not null, expires integer not null)",
+        )
+        .execute(&pool)
+        .await
+        .context("SESSION_STORE: create the marks table")?;
+        Ok(SqliteBackend { store, pool })
+    }
+
+    pub async fn mark(&self, key: &str, at: i64, ttl: Duration) -> Result<(), BackendError> {
+        tower_sessions_sqlx_store::sqlx::query(
+            "insert into asgardeo_leptos_marks (key, at, expires) values (?, ?, ?) \
+             on conflict(key) do update set at = excluded.at, expires = excluded.expires",
+        )
+        .bind(key)
+        .bind(at)
+        .bind(unix_now() + ttl.as_secs() as i64)
+        .execute(&self.pool)
+        .await
+        .map_err(backend_error)?;
+        Ok(())
+    }
+
+    pub async fn marks(&self, keys: &[String]) -> Result<Vec<Option<i64>>, BackendError> {
+        let mut found = Vec::with_capacity(keys.len());
+        for key in keys {
+            let at: Option<i64> = tower_sessions_sqlx_store::sqlx::query_scalar(
+                "select at from asgardeo_leptos_marks where key = ? and expires > ?",
+            )
+            .bind(key)
+            .bind(unix_now())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend_error)?;
+            found.push(at);
+        }
+        Ok(found)
+    }
+
+    pub async fn claim(&self, key: &str, ttl: Duration) -> Result<bool, BackendError> {
+        let now = unix_now();
+        let mut tx = self.pool.begin().await.map_err(backend_error)?;
+        tower_sessions_sqlx_store::sqlx::query(
+            "delete from asgardeo_leptos_marks where key = ? and expires <= ?",
+        )
+        .bind(key)
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .map_err(backend_error)?;
+        let inserted = tower_sessions_sqlx_store::sqlx::query(
+            "insert or ignore into asgardeo_leptos_marks (key, at, expires) values (?, 0, ?)",
+        )
+        .bind(key)
+        .bind(now + ttl.as_secs() as i64)
+        .execute(&mut *tx)
+        .await
+        .map_err(backend_error)?
+        .rows_affected();
+        tx.commit().await.map_err(backend_error)?;
+        Ok(inserted == 1)
+    }
+
+    pub async fn delete_expired(&self) -> Result<(), BackendError> {
+        self.store.delete_expired().await.map_err(backend_error)?;
+        tower_sessions_sqlx_store::sqlx::query(
+            "delete from asgardeo_leptos_marks where expires <= ?",
+        )
+        .bind(unix_now())
+        .execute(&self.pool)
+        .await
+        .map_err(backend_error)?;
+        Ok(())
+    }
+}
