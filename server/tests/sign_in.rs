@@ -541,3 +541,35 @@ async fn a_token_without_internal_login_gets_a_403_page_that_says_what_to_change
     );
     assert!(html.contains("Sign in again"));
 }
+
+#[tokio::test]
+async fn a_cross_site_post_to_a_server_function_is_refused() {
+    let app = spawn_app(&[]).await;
+    sign_in(&app, &app.browser, "/", "alice", "alice-pass").await;
+    let call = |headers: &[(&'static str, &'static str)]| {
+        let mut request = app
+            .browser
+            .post(app.url("/api/server_profile"))
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        request.send()
+    };
+
+    let forged = call(&[
+        ("sec-fetch-site", "cross-site"),
+        ("origin", "https://evil.example"),
+    ])
+    .await
+    .unwrap();
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+    let forged = call(&[("origin", "https://evil.example")]).await.unwrap();
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+
+    // The app's own page calling it (same origin) works.
+    let own = call(&[("sec-fetch-site", "same-origin")]).await.unwrap();
+    assert_eq!(own.status(), StatusCode::OK);
+    let profile: serde_json::Value = own.json().await.unwrap();
+    assert_eq!(profile["given_name"], "Alice");
+}

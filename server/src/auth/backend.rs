@@ -84,17 +84,6 @@ impl AuthBackend for AuthService {
     }
 
     fn scim_me<'a>(&'a self, parts: &'a Parts) -> BoxFuture<'a, Result<ScimProfile, AppError>> {
-        Box::pin(async move {
-            let session = session_of(parts)?;
-            let signed_in = self
-                .current(&session)
-                .await
-                .map_err(store_unavailable)?
-                .ok_or(AppError::NotSignedIn)?;
-            self.scim
-                .me(&signed_in.tokens.access_token)
-                .await?
-                .profile()
-        })
+        Box::pin(async move { self.me_with_refresh(&session_of(parts)?).await?.profile() })
     }
 }

@@ -184,6 +184,10 @@ fn router(state: Arc<IdpState>) -> Router {
             .route(&t("/_test/rotate-keys"), post(resources::rotate_keys))
             .route(&t("/_test/revoke"), post(resources::revoke))
             .route(
+                &t("/_test/expire-access-tokens"),
+                post(resources::expire_access_tokens),
+            )
+            .route(
                 &t("/_test/access-token-ttl"),
                 post(resources::set_access_token_ttl),
             );

@@ -283,6 +283,18 @@ pub async fn revoke(State(idp): State<Arc<IdpState>>, Form(form): Form<RevokeFor
     StatusCode::NO_CONTENT.into_response()
 }
 
+/// Test control: the user's access tokens stop working (as if expired or revoked); refresh
+/// tokens keep working.
+pub async fn expire_access_tokens(
+    State(idp): State<Arc<IdpState>>,
+    Form(form): Form<RevokeForm>,
+) -> Response {
+    idp.store()
+        .access_tokens
+        .retain(|_, a| a.username != form.username);
+    StatusCode::NO_CONTENT.into_response()
+}
+
 #[derive(Deserialize)]
 pub struct TtlForm {
     seconds: u64,

@@ -112,6 +112,10 @@ pub struct Behaviour {
     /// The `sub` userinfo answers with, when not the real one.
     pub userinfo_sub: Option<String>,
     pub scim: Scim,
+    /// `expires_in` of access tokens (default 3600).
+    pub expires_in: Option<u64>,
+    /// The `sub` of ID tokens returned by a refresh, when not the real one.
+    pub refresh_sub: Option<String>,
 }
 
 struct Key {
@@ -153,6 +157,7 @@ struct Inner {
     pub jwks_hits: AtomicU64,
     pub token_hits: AtomicU64,
     pub userinfo_hits: AtomicU64,
+    pub refresh_hits: AtomicU64,
 }
 
 #[derive(Clone)]
@@ -198,6 +203,7 @@ impl HostileIdp {
             jwks_hits: AtomicU64::new(0),
             token_hits: AtomicU64::new(0),
             userinfo_hits: AtomicU64::new(0),
+            refresh_hits: AtomicU64::new(0),
         });
         let router = Router::new()
             .route(
@@ -404,8 +410,14 @@ async fn token(
         )
             .into_response();
     }
+    if form.grant_type == "refresh_token" {
+        return refresh(&inner);
+    }
     if form.grant_type != "authorization_code" {
-        return oauth_error("unsupported_grant_type", "only authorization_code");
+        return oauth_error(
+            "unsupported_grant_type",
+            "only authorization_code and refresh_token",
+        );
     }
     let record = {
         let mut codes = inner.codes.lock().unwrap();
@@ -437,7 +449,7 @@ async fn token(
     let mut body = json!({
         "access_token": access_token,
         "token_type": "Bearer",
-        "expires_in": 3600,
+        "expires_in": behaviour.expires_in.unwrap_or(3600),
         "refresh_token": B64.encode(rand::random::<[u8; 32]>()),
         "scope": "openid profile email internal_login",
         "id_token": id_token,
@@ -473,6 +485,85 @@ async fn token(
         TokenEndpoint::UnknownTokenType => body["token_type"] = json!("N_A"),
     }
     ([(header::CACHE_CONTROL, "no-store")], Json(body)).into_response()
+}
+
+/// A refresh: new tokens, and an ID token about `refresh_sub` when told so.
+fn refresh(inner: &Inner) -> Response {
+    inner.refresh_hits.fetch_add(1, Ordering::SeqCst);
+    let behaviour = inner.behaviour.lock().unwrap().clone();
+    let access_token = B64.encode(rand::random::<[u8; 32]>());
+    let mut id_token = id_token(inner, IdToken::NonceMissing, None, &access_token);
+    if let Some(sub) = &behaviour.refresh_sub {
+        let now = now();
+        let claims = json!({"iss": inner.issuer.to_string(), "aud": CLIENT_ID, "azp": CLIENT_ID, "sub": sub,
+                            "iat": now, "exp": now + 3600, "at_hash": at_hash(&access_token)});
+        let published = inner.published.lock().unwrap();
+        id_token = rs256(
+            published.last().unwrap(),
+            &B64.encode(serde_json::to_vec(&claims).unwrap()),
+        );
+    }
+    Json(json!({
+        "access_token": access_token,
+        "token_type": "Bearer",
+        "expires_in": behaviour.expires_in.unwrap_or(3600),
+        "refresh_token": B64.encode(rand::random::<[u8; 32]>()),
+        "id_token": id_token,
+    }))
+    .into_response()
+}
+
+/// What a minted logout token gets wrong.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogoutMischief {
+    None,
+    UnknownKey,
+    WithNonce,
+    NoEvent,
+    WrongAudience,
+    Stale,
+}
+
+impl HostileIdp {
+    /// A back-channel logout token about `sub` (and `sid`), signed as told.
+    pub fn logout_token(
+        &self,
+        sub: &str,
+        sid: Option<&str>,
+        jti: &str,
+        mischief: LogoutMischief,
+    ) -> String {
+        let now = now();
+        let mut claims = json!({
+            "iss": self.inner.issuer.to_string(), "aud": CLIENT_ID, "iat": now, "exp": now + 120, "jti": jti, "sub": sub,
+            "events": {"http://schemas.openid.net/event/backchannel-logout": {}},
+        });
+        if let Some(sid) = sid {
+            claims["sid"] = json!(sid);
+        }
+        match mischief {
+            LogoutMischief::WithNonce => claims["nonce"] = json!("n-1"),
+            LogoutMischief::NoEvent => claims["events"] = json!({}),
+            LogoutMischief::WrongAudience => claims["aud"] = json!("another-client"),
+            LogoutMischief::Stale => {
+                claims["iat"] = json!(now - 3600);
+                claims["exp"] = json!(now + 60);
+            }
+            LogoutMischief::None | LogoutMischief::UnknownKey => {}
+        }
+        let payload = B64.encode(serde_json::to_vec(&claims).unwrap());
+        match mischief {
+            LogoutMischief::UnknownKey => rs256(&self.inner.stray, &payload),
+            _ => rs256(
+                self.inner.published.lock().unwrap().last().unwrap(),
+                &payload,
+            ),
+        }
+    }
+
+    pub fn refresh_hits(&self) -> u64 {
+        self.inner.refresh_hits.load(Ordering::SeqCst)
+    }
 }
 
 fn id_token(inner: &Inner, mischief: IdToken, nonce: Option<&str>, access_token: &str) -> String {

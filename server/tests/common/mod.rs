@@ -4,6 +4,8 @@
 #![allow(dead_code)]
 
 pub mod hostile;
+pub mod idp;
+pub mod redis;
 
 use reqwest::{header, redirect::Policy, Client, Response, StatusCode};
 use server::{config::Config, startup::Application};
@@ -72,6 +74,11 @@ pub async fn spawn_app(vars: &[(&str, &str)]) -> TestApp {
     let listener = TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind a free port");
+    spawn_app_on(listener, vars).await
+}
+
+/// Starts the app on a bound listener (to know, or reuse, its port).
+pub async fn spawn_app_on(listener: TcpListener, vars: &[(&str, &str)]) -> TestApp {
     let port = listener.local_addr().unwrap().port();
     let mut env: HashMap<String, String> = HashMap::from([
         ("LEPTOS_SITE_ADDR".into(), format!("127.0.0.1:{port}")),
@@ -97,6 +104,10 @@ pub async fn spawn_app(vars: &[(&str, &str)]) -> TestApp {
     let issuer = app
         .dev_idp_issuer
         .clone()
+        .or_else(|| {
+            env.get("AUTH_ASGARDEO_ISSUER")
+                .and_then(|i| Url::parse(i).ok())
+        })
         .unwrap_or_else(|| Url::parse("http://127.0.0.1:9/").unwrap());
     let (stop, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(app.run_until_stopped(async move {

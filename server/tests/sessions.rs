@@ -1,0 +1,543 @@
+//! Tokens that stay fresh, sessions that survive restarts and scale out, and logout that
+//! reaches every session: against a real development IdP over HTTP, a real redis-server and a
+//! real SQLite file.
+
+mod common;
+
+use common::{
+    hostile::{Behaviour, HostileIdp, LogoutMischief, SUBJECT},
+    idp::{bind_apps, TestIdp},
+    redis::RedisServer,
+    *,
+};
+use reqwest::{header, Client, StatusCode};
+use server::auth::refresh::reasons;
+use std::time::Duration;
+
+const SECRET: (&str, &str) = ("AUTH_SECRET", "sessions-test-secret-sessions-test-secret");
+
+/// `count` apps sharing one development IdP (access tokens living `ttl`) and `extra` settings.
+async fn apps(count: usize, ttl: Duration, extra: &[(&str, &str)]) -> (TestIdp, Vec<TestApp>) {
+    let listeners = bind_apps(count).await;
+    let ports: Vec<u16> = listeners
+        .iter()
+        .map(|l| l.local_addr().unwrap().port())
+        .collect();
+    let idp = TestIdp::start(&ports, ttl).await;
+    let env = idp.app_env();
+    let mut vars: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    vars.push(SECRET);
+    vars.extend_from_slice(extra);
+    let mut apps = Vec::new();
+    for listener in listeners {
+        apps.push(spawn_app_on(listener, &vars).await);
+    }
+    (idp, apps)
+}
+
+async fn access_token(app: &TestApp, browser: &Client) -> String {
+    let session = session_json(app, browser).await;
+    session["access_token"]
+        .as_str()
+        .unwrap_or_else(|| panic!("signed in: {session}"))
+        .to_owned()
+}
+
+async fn profile_page(app: &TestApp, browser: &Client, path: &str) -> (StatusCode, String) {
+    let page = get_page(browser, &app.url(path)).await;
+    (page.status(), page.text().await.unwrap())
+}
+
+async fn post_idp(idp: &TestIdp, path: &str, form: &[(&str, &str)]) {
+    let response = reqwest::Client::new()
+        .post(idp.url(path))
+        .form(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::NO_CONTENT, "{path}");
+}
+
+#[tokio::test]
+async fn an_expiring_access_token_is_refreshed_before_use() {
+    let (idp, apps) = apps(1, Duration::from_secs(4), &[("AUTH_REFRESH_SKEW", "1")]).await;
+    let app = &apps[0];
+    sign_in(app, &app.browser, "/", "alice", "alice-pass").await;
+    let first = access_token(app, &app.browser).await;
+    assert_eq!(
+        access_token(app, &app.browser).await,
+        first,
+        "fresh: no refresh"
+    );
+    assert_eq!(idp.stats().refresh_token_grants, 0);
+
+    tokio::time::sleep(Duration::from_millis(3200)).await;
+
+    let second = access_token(app, &app.browser).await;
+    assert_ne!(second, first, "refreshed within the skew");
+    assert_eq!(idp.stats().refresh_token_grants, 1);
+    let (status, html) = profile_page(app, &app.browser, "/server-profile").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains(r#"<span id="profile-given-name">Alice</span>"#));
+
+    // A second expiry uses the rotated refresh token; the first one is never presented again
+    // (the IdP revokes the whole family when a rotated token is reused).
+    tokio::time::sleep(Duration::from_millis(3200)).await;
+    let third = access_token(app, &app.browser).await;
+    assert_ne!(third, second);
+    assert_eq!(idp.stats().refresh_token_grants, 2);
+    assert_eq!(
+        idp.stats().token_errors,
+        0,
+        "no refresh token was used twice"
+    );
+}
+
+#[tokio::test]
+async fn twenty_parallel_requests_at_expiry_cause_one_refresh() {
+    let (idp, apps) = apps(1, Duration::from_secs(4), &[("AUTH_REFRESH_SKEW", "1")]).await;
+    let app = &apps[0];
+    sign_in(app, &app.browser, "/", "alice", "alice-pass").await;
+    let before = access_token(app, &app.browser).await;
+    tokio::time::sleep(Duration::from_millis(3200)).await;
+
+    let tokens = parallel_tokens(&[app], &app.browser, 20).await;
+
+    assert_eq!(
+        idp.stats().refresh_token_grants,
+        1,
+        "exactly one refresh grant"
+    );
+    assert!(
+        tokens.iter().all(|t| t == &tokens[0] && t != &before),
+        "every request got the one new token"
+    );
+}
+
+/// `count` session requests at once, spread round-robin over `apps`.
+async fn parallel_tokens(apps: &[&TestApp], browser: &Client, count: usize) -> Vec<String> {
+    let requests = (0..count).map(|i| {
+        let app = apps[i % apps.len()];
+        let (browser, url) = (browser.clone(), app.url("/api/auth/session"));
+        tokio::spawn(async move {
+            let session: serde_json::Value =
+                browser.get(url).send().await.unwrap().json().await.unwrap();
+            session["access_token"]
+                .as_str()
+                .expect("signed in")
+                .to_owned()
+        })
+    });
+    let mut tokens = Vec::new();
+    for request in requests.collect::<Vec<_>>() {
+        tokens.push(request.await.unwrap());
+    }
+    tokens
+}
+
+#[tokio::test]
+async fn a_401_from_scim_refreshes_and_retries_once() {
+    let (idp, apps) = apps(1, Duration::from_secs(3600), &[]).await;
+    let app = &apps[0];
+    sign_in(app, &app.browser, "/", "alice", "alice-pass").await;
+    let before = access_token(app, &app.browser).await;
+
+    // The IdP stops accepting the access token; the refresh token still works.
+    post_idp(
+        &idp,
+        "/t/dev/_test/expire-access-tokens",
+        &[("username", "alice")],
+    )
+    .await;
+
+    let (status, html) = profile_page(app, &app.browser, "/server-profile").await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    assert!(html.contains(r#"<span id="profile-given-name">Alice</span>"#));
+    assert_eq!(idp.stats().refresh_token_grants, 1);
+    assert_ne!(access_token(app, &app.browser).await, before);
+}
+
+#[tokio::test]
+async fn the_browser_gets_a_fresh_token_after_scim_refused_its_own() {
+    let (idp, apps) = apps(1, Duration::from_secs(3600), &[]).await;
+    let app = &apps[0];
+    sign_in(app, &app.browser, "/", "alice", "alice-pass").await;
+    let rejected = access_token(app, &app.browser).await;
+    post_idp(
+        &idp,
+        "/t/dev/_test/expire-access-tokens",
+        &[("username", "alice")],
+    )
+    .await;
+
+    let refresh = |token: String| {
+        let browser = app.browser.clone();
+        let url = app.url("/api/auth/refresh");
+        async move {
+            let response = browser
+                .post(url)
+                .header(header::ORIGIN, app.base.clone())
+                .form(&[("access_token", token)])
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status(), StatusCode::OK);
+            response.json::<serde_json::Value>().await.unwrap()["access_token"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        }
+    };
+    let fresh = refresh(rejected.clone()).await;
+    assert_ne!(fresh, rejected);
+    // Another tab reporting the same rejected token gets the new one, without a second refresh.
+    assert_eq!(refresh(rejected).await, fresh);
+    assert_eq!(idp.stats().refresh_token_grants, 1);
+}
+
+#[tokio::test]
+async fn a_revoked_refresh_token_ends_the_session_with_a_clear_message() {
+    let (idp, apps) = apps(1, Duration::from_secs(3600), &[]).await;
+    let app = &apps[0];
+    sign_in(app, &app.browser, "/", "alice", "alice-pass").await;
+
+    post_idp(&idp, "/t/dev/_test/revoke", &[("username", "alice")]).await;
+
+    let (status, html) = profile_page(app, &app.browser, "/server-profile").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{html}");
+    assert!(html.contains(reasons::REFRESH_REFUSED), "{html}");
+    assert!(html.contains("Sign in again"));
+    assert_eq!(
+        session_json(app, &app.browser).await,
+        serde_json::json!({}),
+        "the session ended"
+    );
+}
+
+#[tokio::test]
+async fn a_refreshed_id_token_about_someone_else_ends_the_session() {
+    let idp = HostileIdp::start().await;
+    let env = idp.app_env();
+    let mut vars: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    vars.push(("AUTH_REFRESH_SKEW", "1"));
+    let app = spawn_app(&vars).await;
+    idp.misbehave(Behaviour {
+        expires_in: Some(2),
+        ..Default::default()
+    });
+    let start = app
+        .browser
+        .get(app.url("/api/auth/signin/asgardeo"))
+        .send()
+        .await
+        .unwrap();
+    let back = app.browser.get(location(&start)).send().await.unwrap();
+    assert_eq!(
+        app.browser
+            .get(location(&back))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::SEE_OTHER
+    );
+
+    idp.misbehave(Behaviour {
+        expires_in: Some(2),
+        refresh_sub: Some("someone-else".into()),
+        ..Default::default()
+    });
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+
+    assert_eq!(
+        session_json(&app, &app.browser).await,
+        serde_json::json!({}),
+        "its tokens are not used"
+    );
+    assert_eq!(idp.refresh_hits(), 1);
+    let (_, html) = profile_page(&app, &app.browser, "/").await;
+    assert!(
+        html.contains(reasons::REFRESH_REFUSED),
+        "the home page says why: {html}"
+    );
+}
+
+#[tokio::test]
+async fn sqlite_sessions_survive_a_restart() {
+    let dir = std::env::temp_dir().join(format!("asgardeo-leptos-sqlite-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let store = format!("sqlite://{}", dir.join("sessions.db").display());
+    restart_keeps_the_session(&store).await;
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[tokio::test]
+async fn redis_sessions_survive_a_restart() {
+    let redis = RedisServer::start().await;
+    restart_keeps_the_session(&redis.url()).await;
+}
+
+async fn restart_keeps_the_session(store: &str) {
+    let (_idp, mut apps) = apps(1, Duration::from_secs(3600), &[("SESSION_STORE", store)]).await;
+    let app = apps.remove(0);
+    let browser = app.browser.clone();
+    sign_in(&app, &browser, "/", "alice", "alice-pass").await;
+    let token = access_token(&app, &browser).await;
+    let port: u16 = app.base.rsplit(':').next().unwrap().parse().unwrap();
+    let vars = vec![
+        ("AUTH_ASGARDEO_ISSUER", app.issuer.to_string()),
+        ("AUTH_ASGARDEO_ID", common::idp::CLIENT_ID.to_owned()),
+        (
+            "AUTH_ASGARDEO_SECRET",
+            common::idp::CLIENT_SECRET.to_owned(),
+        ),
+        (SECRET.0, SECRET.1.to_owned()),
+        ("SESSION_STORE", store.to_owned()),
+    ];
+
+    app.stop().await;
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+        .await
+        .unwrap();
+    let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let restarted = spawn_app_on(listener, &vars).await;
+
+    assert_eq!(
+        access_token(&restarted, &browser).await,
+        token,
+        "still signed in after the restart"
+    );
+    let (status, html) = profile_page(&restarted, &browser, "/server-profile").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains(r#"<span id="profile-given-name">Alice</span>"#));
+}
+
+#[tokio::test]
+async fn two_instances_on_one_redis_share_sessions_and_refresh_once() {
+    let redis = RedisServer::start().await;
+    let url = redis.url();
+    let (idp, apps) = apps(
+        2,
+        Duration::from_secs(4),
+        &[("SESSION_STORE", &url), ("AUTH_REFRESH_SKEW", "1")],
+    )
+    .await;
+    let (a, b) = (&apps[0], &apps[1]);
+    let browser = a.browser.clone();
+    sign_in(a, &browser, "/", "alice", "alice-pass").await;
+
+    // Signed in on A; both profile pages work on B.
+    let (status, html) = profile_page(b, &browser, "/server-profile").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains(r#"<span id="profile-given-name">Alice</span>"#));
+    let (status, html) = profile_page(b, &browser, "/client-profile").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("Loading your profile"), "{html}");
+    let before = access_token(b, &browser).await;
+
+    tokio::time::sleep(Duration::from_millis(3200)).await;
+    let tokens = parallel_tokens(&[a, b], &browser, 20).await;
+
+    assert_eq!(
+        idp.stats().refresh_token_grants,
+        1,
+        "one refresh across both instances"
+    );
+    assert!(tokens.iter().all(|t| t == &tokens[0] && t != &before));
+    println!(
+        "refresh grants for 20 parallel requests over 2 instances: {}",
+        idp.stats().refresh_token_grants
+    );
+}
+
+#[tokio::test]
+async fn redis_down_gives_a_clear_503_and_recovery_when_it_is_back() {
+    let mut redis = RedisServer::start().await;
+    let url = redis.url();
+    let (_idp, apps) = apps(1, Duration::from_secs(3600), &[("SESSION_STORE", &url)]).await;
+    let app = &apps[0];
+    sign_in(app, &app.browser, "/", "alice", "alice-pass").await;
+
+    redis.stop().await;
+
+    let session = app
+        .browser
+        .get(app.url("/api/auth/session"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(session.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(
+        session.json::<serde_json::Value>().await.unwrap()["error"],
+        "session_store_unavailable"
+    );
+    let (status, html) = profile_page(app, &app.browser, "/server-profile").await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{html}");
+    assert!(
+        html.contains("The session store is unavailable right now"),
+        "{html}"
+    );
+
+    redis.restart().await;
+    let mut recovered = false;
+    for _ in 0..40 {
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        let response = app
+            .browser
+            .get(app.url("/api/auth/session"))
+            .send()
+            .await
+            .unwrap();
+        if response.status() == StatusCode::OK {
+            let session: serde_json::Value = response.json().await.unwrap();
+            assert_eq!(
+                session["user"]["email"], "alice",
+                "the session survived the outage"
+            );
+            recovered = true;
+            break;
+        }
+    }
+    assert!(
+        recovered,
+        "the app recovers within 10 s of Redis coming back"
+    );
+}
+
+#[tokio::test]
+async fn signing_out_at_the_idp_ends_the_other_browsers_session_through_the_back_channel() {
+    let app = spawn_app(&[]).await;
+    let first = app.new_browser();
+    let second = app.new_browser();
+    sign_in(&app, &first, "/", "alice", "alice-pass").await;
+    sign_in(&app, &second, "/", "alice", "alice-pass").await;
+
+    // The second browser signs out; the IdP ends alice's IdP sessions and tells the app.
+    let out = second
+        .post(app.url("/api/auth/signout"))
+        .send()
+        .await
+        .unwrap();
+    let back = second.get(location(&out)).send().await.unwrap();
+    assert_eq!(back.status(), StatusCode::FOUND);
+
+    assert_eq!(idp_stats(&app).await["backchannel_logouts_sent"], 2);
+    let (status, html) = profile_page(&app, &first, "/server-profile").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(html.contains(reasons::LOGGED_OUT_AT_IDP), "{html}");
+    assert_eq!(
+        session_json(&app, &first).await,
+        serde_json::json!({}),
+        "the first browser's session is gone"
+    );
+}
+
+#[tokio::test]
+async fn logout_tokens_are_validated_before_anything_ends() {
+    let idp = HostileIdp::start().await;
+    let env = idp.app_env();
+    let vars: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let app = spawn_app(&vars).await;
+    let start = app
+        .browser
+        .get(app.url("/api/auth/signin/asgardeo"))
+        .send()
+        .await
+        .unwrap();
+    let back = app.browser.get(location(&start)).send().await.unwrap();
+    assert_eq!(
+        app.browser
+            .get(location(&back))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::SEE_OTHER
+    );
+
+    let post = |token: String| {
+        let url = app.url("/api/auth/backchannel-logout");
+        async move {
+            reqwest::Client::new()
+                .post(url)
+                .form(&[("logout_token", token)])
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    for (mischief, jti) in [
+        (LogoutMischief::UnknownKey, "j-1"),
+        (LogoutMischief::WithNonce, "j-2"),
+        (LogoutMischief::NoEvent, "j-3"),
+        (LogoutMischief::WrongAudience, "j-4"),
+        (LogoutMischief::Stale, "j-5"),
+    ] {
+        assert_eq!(
+            post(idp.logout_token(SUBJECT, None, jti, mischief)).await,
+            StatusCode::BAD_REQUEST,
+            "{mischief:?}"
+        );
+        assert_eq!(
+            session_json(&app, &app.browser).await["user"]["email"],
+            "mallory",
+            "{mischief:?} ended nothing"
+        );
+    }
+    assert_eq!(post("not-a-jwt".into()).await, StatusCode::BAD_REQUEST);
+
+    // A good one about another user ends nothing; about this user, it ends the session.
+    assert_eq!(
+        post(idp.logout_token("someone-else", None, "j-6", LogoutMischief::None)).await,
+        StatusCode::OK
+    );
+    assert_eq!(
+        session_json(&app, &app.browser).await["user"]["email"],
+        "mallory"
+    );
+    let token = idp.logout_token(SUBJECT, None, "j-7", LogoutMischief::None);
+    assert_eq!(post(token.clone()).await, StatusCode::OK);
+    assert_eq!(
+        session_json(&app, &app.browser).await,
+        serde_json::json!({})
+    );
+    // The same token again is a replay.
+    assert_eq!(post(token).await, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn with_the_token_kept_server_side_the_browser_uses_the_same_origin_proxy() {
+    let app = spawn_app(&[("AUTH_EXPOSE_ACCESS_TOKEN", "false")]).await;
+    let signed_out = app
+        .browser
+        .get(app.url("/api/scim2/Me"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed_out.status(), StatusCode::UNAUTHORIZED);
+
+    sign_in(&app, &app.browser, "/", "alice", "alice-pass").await;
+    let session = session_json(&app, &app.browser).await;
+    assert_eq!(session["user"]["given_name"], "Alice");
+    assert!(
+        session.get("access_token").is_none(),
+        "no token for JavaScript: {session}"
+    );
+
+    let me = app
+        .browser
+        .get(app.url("/api/scim2/Me"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.status(), StatusCode::OK);
+    assert_eq!(me.headers()[header::CONTENT_TYPE], "application/scim+json");
+    let body: serde_json::Value = me.json().await.unwrap();
+    assert_eq!(body["name"]["givenName"], "Alice");
+    let (_, html) = profile_page(&app, &app.browser, "/client-profile").await;
+    assert!(
+        html.contains("/api/scim2/Me") && !html.contains("/t/dev/scim2/Me"),
+        "the page calls the proxy"
+    );
+}
