@@ -14,6 +14,9 @@ const idp = port('E2E_IDP_PORT', 9443);
 // A second app instance, signing in with oidc-provider (an OpenID Certified provider).
 const appOp = port('E2E_APP_OP_PORT', 3002);
 const op = port('E2E_OP_PORT', 9444);
+// A third, keeping the access token out of JavaScript (AUTH_EXPOSE_ACCESS_TOKEN=false).
+const appHidden = port('E2E_APP_HIDDEN_PORT', 3004);
+const idpHidden = port('E2E_IDP_HIDDEN_PORT', 9445);
 const opClient = { id: 'asgardeo-leptos-e2e', secret: 'asgardeo-leptos-e2e-secret' };
 
 /// The app's environment: release binary, built-in development IdP, test controls on.
@@ -40,9 +43,11 @@ const devIdp: IdpOptions = {
   givenName: 'Alice',
   familyName: 'Liddell',
   email: 'alice@example.com',
+  tokenInBrowser: true,
 };
 
 const oidcProvider: IdpOptions = { ...devIdp, origin: `http://localhost:${op}`, org: 'acme' };
+const devIdpTokenHidden: IdpOptions = { ...devIdp, origin: `http://localhost:${idpHidden}`, tokenInBrowser: false };
 
 export default defineConfig({
   testDir: './tests',
@@ -79,8 +84,22 @@ export default defineConfig({
       name: 'oidc-provider',
       use: { baseURL: `http://localhost:${appOp}`, idp: oidcProvider },
     },
+    {
+      name: 'dev-idp-token-hidden',
+      use: { baseURL: `http://localhost:${appHidden}`, idp: devIdpTokenHidden },
+    },
   ],
   webServer: [
+    {
+      command: path.join(root, 'target/release/server'),
+      cwd: root,
+      url: `http://127.0.0.1:${appHidden}/api/auth/session`,
+      env: appEnv(appHidden, idpHidden, { AUTH_EXPOSE_ACCESS_TOKEN: 'false' }),
+      reuseExistingServer: false,
+      timeout: 60_000,
+      stdout: 'pipe',
+      stderr: 'pipe',
+    },
     {
       command: path.join(root, 'target/release/server'),
       cwd: root,

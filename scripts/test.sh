@@ -20,6 +20,8 @@ export E2E_APP_PORT="${E2E_APP_PORT:-$(free_port)}"
 export E2E_IDP_PORT="${E2E_IDP_PORT:-$(free_port)}"
 export E2E_APP_OP_PORT="${E2E_APP_OP_PORT:-$(free_port)}"
 export E2E_OP_PORT="${E2E_OP_PORT:-$(free_port)}"
+export E2E_APP_HIDDEN_PORT="${E2E_APP_HIDDEN_PORT:-$(free_port)}"
+export E2E_IDP_HIDDEN_PORT="${E2E_IDP_HIDDEN_PORT:-$(free_port)}"
 mkdir -p end2end/artifacts
 npx playwright test -c end2end/playwright.config.ts
 step "all tests passed; screenshots in end2end/artifacts/"

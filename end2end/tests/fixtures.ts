@@ -19,10 +19,12 @@ export type IdpOptions = {
   givenName: string;
   familyName: string;
   email: string;
+  /** Whether /api/auth/session hands the browser the access token (AUTH_EXPOSE_ACCESS_TOKEN). */
+  tokenInBrowser: boolean;
 };
 
 export const test = base.extend<{ idp: IdpOptions; failOnPanics: void }>({
-  idp: [{ origin: '', org: '', username: '', password: '', givenName: '', familyName: '', email: '' }, { option: true }],
+  idp: [{ origin: '', org: '', username: '', password: '', givenName: '', familyName: '', email: '', tokenInBrowser: true }, { option: true }],
   // Every test fails if the page throws or the wasm panics (a hydration error, say), even when
   // what the test looks at happens to be right in the server-rendered HTML.
   failOnPanics: [

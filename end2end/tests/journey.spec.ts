@@ -31,18 +31,26 @@ test('sign in, see the profile from the browser and from the server, sign out ev
   await expect(byId(page, ids.PROFILE)).toContainText(`Email: ${idp.email}`);
   await expect(page.getByRole('heading', { name: 'Profile Page' })).toBeVisible();
   await expect(byId(page, ids.GO_HOME)).toHaveText('Go to index page');
-  const fromBrowser = scimRequests.filter((r) => r.url() === scimMeUrl(idp) && r.method() === 'GET');
-  expect(fromBrowser.length, 'the browser called the IdP scim2/Me').toBeGreaterThanOrEqual(1);
-  const headers = await fromBrowser[0].allHeaders();
-  expect(headers['authorization']).toMatch(/^Bearer \S+$/);
-  expect(headers['accept']).toBe('application/scim+json');
+  if (idp.tokenInBrowser) {
+    const fromBrowser = scimRequests.filter((r) => r.url() === scimMeUrl(idp) && r.method() === 'GET');
+    expect(fromBrowser.length, 'the browser called the IdP scim2/Me').toBeGreaterThanOrEqual(1);
+    const headers = await fromBrowser[0].allHeaders();
+    expect(headers['authorization']).toMatch(/^Bearer \S+$/);
+    expect(headers['accept']).toBe('application/scim+json');
+  } else {
+    // The token never reaches JavaScript: the browser asks the app's same-origin proxy.
+    expect(scimRequests.map((r) => r.url())).toEqual([`${baseURL}${paths.ME_PROXY}`]);
+    expect(await scimRequests[0].headerValue('authorization')).toBeNull();
+    expect((await (await page.request.get(paths.SESSION)).json()).access_token).toBeUndefined();
+  }
   await page.screenshot({ path: path.join(artifactsDir, `${testInfo.project.name}-client-profile.png`), fullPage: true });
 
   // A cold load of the same page works too (hydration, then the browser's call).
   scimRequests.length = 0;
   await page.goto(paths.CLIENT_PROFILE);
   await expect(byId(page, ids.PROFILE_GIVEN_NAME)).toHaveText(idp.givenName);
-  expect(scimRequests.some((r) => r.url() === scimMeUrl(idp))).toBe(true);
+  const expected = idp.tokenInBrowser ? scimMeUrl(idp) : `${baseURL}${paths.ME_PROXY}`;
+  expect(scimRequests.some((r) => r.url() === expected)).toBe(true);
 
   // Server-side profile: the record is in the HTML; the browser makes no scim2/Me request.
   scimRequests.length = 0;

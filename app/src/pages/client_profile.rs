@@ -132,6 +132,12 @@ async fn fetch_profile(state: AuthState) -> Result<ScimProfile, AppError> {
         me(paths::ME_PROXY, None).await?
     };
     let status = response.status();
+    if status == 401 {
+        // The server may have ended the session on the way (refresh refused): say why.
+        if let error @ AppError::SessionEnded(_) = ended().await {
+            return Err(error);
+        }
+    }
     let body = response.text().await.map_err(|err| network(url, err))?;
     crate::scim::interpret_me_response(status, &body)
 }
