@@ -284,7 +284,7 @@ async fn restart_keeps_the_session(store: &str) {
     sign_in(&app, &browser, "/", "alice", "alice-pass").await;
     let token = access_token(&app, &browser).await;
     let port: u16 = app.base.rsplit(':').next().unwrap().parse().unwrap();
-    let vars = vec![
+    let vars = [
         ("AUTH_ASGARDEO_ISSUER", app.issuer.to_string()),
         ("AUTH_ASGARDEO_ID", common::idp::CLIENT_ID.to_owned()),
         (
