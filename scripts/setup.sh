@@ -58,6 +58,8 @@ if ! node_modules/.bin/wasm-opt --version 2>/dev/null | grep -q 'version 132' \
 fi
 
 if $with_tests; then
-  apt_install chromium redis-server
+  # Chromium for Playwright, redis-server for the session-store tests, zopfli and brotli to
+  # precompress the site as served in production.
+  apt_install chromium redis-server zopfli brotli
 fi
 step "toolchain ready"

@@ -14,6 +14,7 @@ cargo test --locked --workspace --exclude frontend
 
 step "cargo leptos build --release"
 cargo leptos build --release --precompress
+scripts/compress-site.sh
 
 step "Playwright (Chromium) end-to-end tests"
 export E2E_APP_PORT="${E2E_APP_PORT:-$(free_port)}"

@@ -49,7 +49,11 @@ pub struct AuthState {
     pub flash: Option<String>,
 }
 
+// The pages render on the server only (islands mode), so the server functions exist only there:
+// the wasm carries no server-function client. They stay reachable over HTTP for other clients.
+
 /// Who is signed in, as seen by the server for this request.
+#[cfg(feature = "ssr")]
 #[server(endpoint = "auth_state")]
 pub async fn get_auth_state() -> Result<AuthState, AppError> {
     let backend = ssr::backend()?;
@@ -57,10 +61,27 @@ pub async fn get_auth_state() -> Result<AuthState, AppError> {
 }
 
 /// The signed-in user's scim2/Me record, fetched by the server with the session's token.
+#[cfg(feature = "ssr")]
 #[server(endpoint = "server_profile")]
 pub async fn get_server_profile() -> Result<ScimProfile, AppError> {
     let backend = ssr::backend()?;
     backend.scim_me(&ssr::request_parts()?).await
+}
+
+/// [`get_auth_state`] where it exists (the server); pages never load data in the browser.
+pub async fn load_auth_state() -> Result<AuthState, AppError> {
+    #[cfg(feature = "ssr")]
+    return get_auth_state().await;
+    #[cfg(not(feature = "ssr"))]
+    return Err(AppError::Internal);
+}
+
+/// [`get_server_profile`] where it exists (the server).
+pub async fn load_server_profile() -> Result<ScimProfile, AppError> {
+    #[cfg(feature = "ssr")]
+    return get_server_profile().await;
+    #[cfg(not(feature = "ssr"))]
+    return Err(AppError::Internal);
 }
 
 #[cfg(feature = "ssr")]

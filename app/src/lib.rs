@@ -1,7 +1,9 @@
 //! asgardeo-leptos: the pages, components and server functions of the app.
 //!
-//! Compiled twice: with `ssr` into the axum server (which renders the pages and answers the
-//! server functions), and with `hydrate` into the wasm bundle the browser runs.
+//! Compiled twice: with `ssr` into the axum server, which renders every page (and answers the
+//! server functions), and with `hydrate` into the wasm the browser runs. Leptos runs in islands
+//! mode: pages are plain server-rendered HTML and only `#[island]` components hydrate, so the
+//! browser downloads the code of the one interactive part, not of the router and every page.
 
 pub mod auth;
 pub mod components;
@@ -10,7 +12,7 @@ pub mod names;
 pub mod pages;
 pub mod scim;
 
-use auth::{get_auth_state, AuthState};
+use auth::{load_auth_state, AuthState};
 use error::AppError;
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, HashedStylesheet, MetaTags, Title};
@@ -31,7 +33,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="color-scheme" content="light dark"/>
                 <link rel="icon" type="image/svg+xml" href="/favicon.svg"/>
                 <HashedStylesheet options=options.clone() id="leptos"/>
-                <HydrationScripts options/>
+                {has_islands().then(|| view! { <HydrationScripts options islands=true/> })}
                 <MetaTags/>
             </head>
             <body>
@@ -39,6 +41,17 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
             </body>
         </html>
     }
+}
+
+/// Whether the page being rendered has an island to hydrate. Only `/client-profile` does; every
+/// other page is complete as HTML and downloads no wasm at all. A page that gains an island must
+/// be listed here.
+fn has_islands() -> bool {
+    #[cfg(feature = "ssr")]
+    return use_context::<http::request::Parts>()
+        .is_some_and(|parts| parts.uri.path() == paths::CLIENT_PROFILE);
+    #[cfg(not(feature = "ssr"))]
+    return true;
 }
 
 /// Who is signed in, loaded once per page load and shared by every page.
@@ -53,7 +66,7 @@ pub fn use_auth() -> Resource<Result<AuthState, AppError>> {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
-    provide_context(AuthResource(Resource::new(|| (), |_| get_auth_state())));
+    provide_context(AuthResource(Resource::new(|| (), |_| load_auth_state())));
 
     view! {
         <Title text="asgardeo-leptos"/>

@@ -28,62 +28,61 @@ pub struct ScimProfile {
 }
 
 impl ScimProfile {
-    /// Parses a scim2/Me response body.
+    /// Parses a scim2/Me response body (with `serde_json` on the server, the browser's own
+    /// `JSON.parse` in the wasm, which keeps a JSON library out of the bundle).
     pub fn from_json(body: &str) -> Result<Self, String> {
-        if body.len() > MAX_BODY_BYTES {
-            return Err(format!(
-                "the response is {} bytes, more than the {MAX_BODY_BYTES} accepted",
-                body.len()
-            ));
-        }
-        let raw: RawUser =
-            serde_json::from_str(body).map_err(|err| format!("not a SCIM user record: {err}"))?;
-        Ok(raw.into())
+        check_size(body)?;
+        let value = json::parse(body).ok_or("not a SCIM user record: the body is not JSON")?;
+        Self::from_value(&value).map_err(|why| format!("not a SCIM user record: {why}"))
     }
 
-    /// The address to show: the primary one, else the first.
-    pub fn email(&self) -> Option<&str> {
-        self.emails.first().map(String::as_str)
-    }
-}
-
-#[derive(Deserialize)]
-struct RawUser {
-    id: String,
-    #[serde(rename = "userName", alias = "username")]
-    user_name: Option<String>,
-    #[serde(default)]
-    name: Option<RawName>,
-    #[serde(default)]
-    emails: Vec<RawEmail>,
-}
-
-#[derive(Deserialize)]
-struct RawName {
-    #[serde(rename = "givenName")]
-    given_name: Option<String>,
-    #[serde(rename = "familyName")]
-    family_name: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum RawEmail {
-    Plain(String),
-    Object {
-        value: String,
-        #[serde(default)]
-        primary: Option<bool>,
-    },
-}
-
-impl From<RawUser> for ScimProfile {
-    fn from(raw: RawUser) -> Self {
+    /// Reads and normalises a parsed scim2/Me record.
+    pub fn from_value<J: JsonView>(user: &J) -> Result<Self, String> {
+        let id = user
+            .field("id")
+            .and_then(|v| v.text())
+            .ok_or("it has no string `id`")?;
+        let text = |value: Option<J>, what: &str| match value {
+            None => Ok(None),
+            Some(v) if v.is_null() => Ok(None),
+            Some(v) => v
+                .text()
+                .map(Some)
+                .ok_or_else(|| format!("`{what}` is not a string")),
+        };
+        let user_name = text(
+            user.field("userName").or_else(|| user.field("username")),
+            "userName",
+        )?;
+        let (given_name, family_name) = match user.field("name").filter(|n| !n.is_null()) {
+            Some(name) => (
+                text(name.field("givenName"), "name.givenName")?,
+                text(name.field("familyName"), "name.familyName")?,
+            ),
+            None => (None, None),
+        };
+        let entries = match user.field("emails").filter(|e| !e.is_null()) {
+            Some(list) => list.items().ok_or("`emails` is not an array")?,
+            None => Vec::new(),
+        };
         let mut emails: Vec<(bool, String)> = Vec::new();
-        for entry in raw.emails {
-            let (primary, value) = match entry {
-                RawEmail::Plain(value) => (false, value),
-                RawEmail::Object { value, primary } => (primary.unwrap_or(false), value),
+        for (i, entry) in entries.iter().enumerate() {
+            let (primary, value) = match entry.text() {
+                Some(value) => (false, value),
+                None => match entry.field("value").and_then(|v| v.text()) {
+                    Some(value) => (
+                        entry
+                            .field("primary")
+                            .and_then(|p| p.flag())
+                            .unwrap_or(false),
+                        value,
+                    ),
+                    None => {
+                        return Err(format!(
+                            "emails[{i}] is neither a string nor a {{\"value\": …}} object"
+                        ))
+                    }
+                },
             };
             let value = value.trim().to_owned();
             if value.is_empty() {
@@ -99,41 +98,107 @@ impl From<RawUser> for ScimProfile {
         }
         // Stable: among equals the server's order is kept.
         emails.sort_by_key(|(primary, _)| !primary);
-        let (given_name, family_name) = raw
-            .name
-            .map(|name| (non_empty(name.given_name), non_empty(name.family_name)))
-            .unwrap_or_default();
-        ScimProfile {
-            id: raw.id,
-            user_name: non_empty(raw.user_name),
-            given_name,
-            family_name,
+        Ok(ScimProfile {
+            id,
+            user_name: non_empty(user_name),
+            given_name: non_empty(given_name),
+            family_name: non_empty(family_name),
             emails: emails.into_iter().map(|(_, value)| value).collect(),
-        }
+        })
     }
+
+    /// The address to show: the primary one, else the first.
+    pub fn email(&self) -> Option<&str> {
+        self.emails.first().map(String::as_str)
+    }
+}
+
+fn check_size(body: &str) -> Result<(), String> {
+    if body.len() > MAX_BODY_BYTES {
+        return Err(format!(
+            "the response is {} bytes, more than the {MAX_BODY_BYTES} accepted",
+            body.len()
+        ));
+    }
+    Ok(())
 }
 
 fn non_empty(value: Option<String>) -> Option<String> {
     value.filter(|v| !v.trim().is_empty())
 }
 
-/// A SCIM error body (RFC 7644 §3.12); `status` is a string in the RFC and Asgardeo.
-#[derive(Debug, Deserialize)]
-pub struct ScimError {
-    #[serde(default)]
-    pub detail: Option<String>,
+/// Read access to a parsed JSON value: `serde_json::Value` on the server, a JS value in the
+/// browser. One reader serves both, so the shapes the tests feed it are the shapes the browser
+/// reads.
+pub trait JsonView: Sized {
+    fn field(&self, key: &str) -> Option<Self>;
+    fn text(&self) -> Option<String>;
+    fn flag(&self) -> Option<bool>;
+    fn items(&self) -> Option<Vec<Self>>;
+    fn is_null(&self) -> bool;
 }
 
-impl ScimError {
-    /// The `detail` of an error body, if the body is one.
-    pub fn detail_of(body: &str) -> Option<String> {
-        if body.len() > MAX_BODY_BYTES {
+impl JsonView for serde_json::Value {
+    fn field(&self, key: &str) -> Option<Self> {
+        self.get(key).cloned()
+    }
+    fn text(&self) -> Option<String> {
+        self.as_str().map(str::to_owned)
+    }
+    fn flag(&self) -> Option<bool> {
+        self.as_bool()
+    }
+    fn items(&self) -> Option<Vec<Self>> {
+        self.as_array().cloned()
+    }
+    fn is_null(&self) -> bool {
+        serde_json::Value::is_null(self)
+    }
+}
+
+#[cfg(feature = "hydrate")]
+impl JsonView for wasm_bindgen::JsValue {
+    fn field(&self, key: &str) -> Option<Self> {
+        if !self.is_object() || js_sys::Array::is_array(self) {
             return None;
         }
-        serde_json::from_str::<ScimError>(body)
+        js_sys::Reflect::get(self, &wasm_bindgen::JsValue::from_str(key))
             .ok()
-            .and_then(|e| e.detail)
+            .filter(|v| !v.is_undefined())
     }
+    fn text(&self) -> Option<String> {
+        self.as_string()
+    }
+    fn flag(&self) -> Option<bool> {
+        self.as_bool()
+    }
+    fn items(&self) -> Option<Vec<Self>> {
+        js_sys::Array::is_array(self).then(|| js_sys::Array::from(self).iter().collect())
+    }
+    fn is_null(&self) -> bool {
+        wasm_bindgen::JsValue::is_null(self)
+    }
+}
+
+/// The JSON parser of the platform the code runs on.
+pub mod json {
+    #[cfg(feature = "hydrate")]
+    pub type Value = wasm_bindgen::JsValue;
+    #[cfg(not(feature = "hydrate"))]
+    pub type Value = serde_json::Value;
+
+    pub fn parse(text: &str) -> Option<Value> {
+        #[cfg(feature = "hydrate")]
+        return js_sys::JSON::parse(text).ok();
+        #[cfg(not(feature = "hydrate"))]
+        return serde_json::from_str(text).ok();
+    }
+}
+
+/// A SCIM error body (RFC 7644 §3.12): its `detail`, if the body is one.
+pub fn error_detail(body: &str) -> Option<String> {
+    check_size(body).ok()?;
+    json::parse(body)?.field("detail")?.text()
 }
 
 /// What a scim2/Me answer means for the profile pages, wherever it was fetched.
@@ -144,7 +209,7 @@ pub fn interpret_me_response(status: u16, body: &str) -> Result<ScimProfile, App
         403 => Err(AppError::MissingInternalLogin),
         _ => Err(AppError::ScimStatus {
             status,
-            detail: ScimError::detail_of(body),
+            detail: error_detail(body),
         }),
     }
 }
@@ -218,7 +283,7 @@ mod tests {
         let body = fixture("error-401.json");
         assert!(ScimProfile::from_json(&body).is_err());
         assert_eq!(
-            ScimError::detail_of(&body).as_deref(),
+            error_detail(&body).as_deref(),
             Some("Authorization failure. Authorization information was invalid or missing from your request.")
         );
     }

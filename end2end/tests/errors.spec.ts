@@ -27,9 +27,11 @@ test('a revoked sign-in ends the session and says why, with a way back in', asyn
   const revoked = await request.post(`${idp.origin}/t/${idp.org}/_test/revoke`, { form: { username: idp.username } });
   expect(revoked.status()).toBe(204);
 
+  // The browser's scim2/Me call is refused, the server's refresh too: the session ends, and the
+  // page (reloaded from the server) says why.
   await page.goto(paths.CLIENT_PROFILE);
-  await expect(byId(page, ids.PROFILE_ERROR)).toContainText('Failed to fetch user details');
-  await expect(byId(page, ids.PROFILE_ERROR)).toContainText('the identity provider refused to renew it');
+  await expect(byId(page, ids.ERROR_TITLE)).toHaveText('Signed out');
+  await expect(byId(page, ids.ERROR_MESSAGE)).toContainText('the identity provider refused to renew it');
   await expect(byId(page, ids.ERROR_ACTION)).toHaveText('Sign in again');
   expect(await (await page.request.get(paths.SESSION)).json()).toEqual({});
 

@@ -16,19 +16,32 @@ use tower_sessions::{Expiry, Session};
 
 fn resident_bytes() -> u64 {
     let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
-    let pages: u64 = statm.split_whitespace().nth(1).and_then(|p| p.parse().ok()).unwrap_or(0);
+    let pages: u64 = statm
+        .split_whitespace()
+        .nth(1)
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(0);
     pages * 4096
 }
 
 fn random(len: usize) -> String {
     use rand::{distributions::Alphanumeric, Rng};
-    rand::thread_rng().sample_iter(&Alphanumeric).take(len).map(char::from).collect()
+    rand::thread_rng()
+        .sample_iter(&Alphanumeric)
+        .take(len)
+        .map(char::from)
+        .collect()
 }
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
-    let count: usize = std::env::args().nth(1).and_then(|n| n.parse().ok()).unwrap_or(100_000);
-    let backend = SessionBackend::connect(&SessionStoreConfig::Memory).await.expect("memory store");
+    let count: usize = std::env::args()
+        .nth(1)
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(100_000);
+    let backend = SessionBackend::connect(&SessionStoreConfig::Memory)
+        .await
+        .expect("memory store");
     let store = Arc::new(AnyStore(backend.clone()));
     let expiry = Some(Expiry::OnInactivity(time::Duration::days(1)));
     let id_token = format!("{}.{}.{}", random(101), random(513), random(342));

@@ -9,9 +9,10 @@ use crate::{
 };
 use leptos::{either::EitherOf3, prelude::*};
 
-/// Renders `children` only for a signed-in user. Signed out, it sends the user to sign-in with
-/// `callbackUrl` set to `path` (a `302` when rendered on the server; a navigation in the
-/// browser); while the session loads, it shows a loading state.
+/// Renders `children` only for a signed-in user. Signed out, it answers with a `302` to sign-in,
+/// with `callbackUrl` set to `path`; a session that just ended shows why instead. While the
+/// session loads it shows a loading state (pages using it render with `SsrMode::Async`, so the
+/// server sends the resolved page and the browser never waits on it).
 #[component]
 pub fn Protected(
     /// The page's own path, where sign-in brings the user back to.
@@ -42,14 +43,10 @@ pub fn Protected(
     }
 }
 
-/// Leaves the page for `target`, which may be a server route (sign-in), hence a full navigation.
+/// Answers the request with a redirect to `target` (pages render on the server only).
 fn redirect(target: &str) {
     #[cfg(feature = "ssr")]
     crate::auth::ssr::redirect(target);
-    #[cfg(feature = "hydrate")]
-    if let Some(window) = web_sys::window() {
-        let _ = window.location().replace(target);
-    }
-    #[cfg(not(any(feature = "ssr", feature = "hydrate")))]
+    #[cfg(not(feature = "ssr"))]
     let _ = target;
 }

@@ -1,5 +1,5 @@
 use crate::{
-    auth::get_server_profile,
+    auth::load_server_profile,
     components::{Loading, ProfileError, ProfileFields, Protected, SignOutButton},
     error::AppError,
     names::{ids, paths},
@@ -13,7 +13,7 @@ use leptos_router::components::A;
 pub fn ServerProfilePage() -> impl IntoView {
     // Blocking: the record is part of the first HTML, and the browser never asks for it. Made
     // here, once per page, not inside `Protected`, whose content may render more than once.
-    let profile = Resource::new_blocking(|| (), |_| get_server_profile());
+    let profile = Resource::new_blocking(|| (), |_| load_server_profile());
     view! {
         <Protected path=paths::SERVER_PROFILE>
             <ServerProfile profile/>

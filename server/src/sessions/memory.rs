@@ -77,13 +77,22 @@ struct Stored {
 
 impl Stored {
     fn encode(record: &Record) -> session_store::Result<Stored> {
-        let data = serde_json::to_vec(&record.data).map_err(|e| session_store::Error::Encode(e.to_string()))?;
-        Ok(Stored { expiry_date: record.expiry_date, data: data.into_boxed_slice() })
+        let data = serde_json::to_vec(&record.data)
+            .map_err(|e| session_store::Error::Encode(e.to_string()))?;
+        Ok(Stored {
+            expiry_date: record.expiry_date,
+            data: data.into_boxed_slice(),
+        })
     }
 
     fn decode(&self, id: Id) -> session_store::Result<Record> {
-        let data = serde_json::from_slice(&self.data).map_err(|e| session_store::Error::Decode(e.to_string()))?;
-        Ok(Record { id, data, expiry_date: self.expiry_date })
+        let data = serde_json::from_slice(&self.data)
+            .map_err(|e| session_store::Error::Decode(e.to_string()))?;
+        Ok(Record {
+            id,
+            data,
+            expiry_date: self.expiry_date,
+        })
     }
 }
 
@@ -128,7 +137,10 @@ impl SessionStore for MemoryStore {
         let stored = lock(&self.records)
             .get(id)
             .filter(|r| r.expiry_date > now)
-            .map(|r| Stored { expiry_date: r.expiry_date, data: r.data.clone() });
+            .map(|r| Stored {
+                expiry_date: r.expiry_date,
+                data: r.data.clone(),
+            });
         stored.map(|r| r.decode(*id)).transpose()
     }
 
