@@ -1,10 +1,11 @@
 //! What the pages know about the signed-in user, and the server functions that tell them.
 //!
-//! Only these small DTOs cross to the browser; tokens stay in the server-side session (the
-//! browser gets the access token from `/api/auth/session` only when the deployment exposes it).
+//! Tokens stay in the server-side session; the browser gets the access token from
+//! `/api/auth/session` only when the deployment exposes it.
 
 use crate::error::AppError;
 use crate::scim::ScimProfile;
+#[cfg(feature = "ssr")]
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
