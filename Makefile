@@ -23,3 +23,7 @@ lint:
 clean:
 	cargo clean
 	rm -rf node_modules end2end/test-results end2end/playwright-report end2end/artifacts
+
+## Benchmarks (not part of `make test`): writes target/bench/REPORT.md.
+bench:
+	scripts/bench.sh

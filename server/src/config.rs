@@ -310,6 +310,14 @@ impl Config {
         })
     }
 
+    /// The external issuer, when one is configured (not the development IdP).
+    pub fn provider_issuer(&self) -> Option<Url> {
+        match &self.provider {
+            Provider::External { issuer, .. } => Some(issuer.clone()),
+            Provider::Dev(_) => None,
+        }
+    }
+
     /// The callback URL registered at the IdP.
     pub fn redirect_url(&self) -> Url {
         self.auth_url

@@ -1,0 +1,123 @@
+//! Per-request auth overhead: what every page and API call pays before doing its work — the
+//! session looked up in the memory store and decoded, its lifetimes, back-channel logout mark and
+//! token freshness checked (`AuthService::current`, the same call the handlers make).
+//!
+//! `cargo bench -p server --bench auth_overhead`; `make bench` runs it and reports the median.
+
+use app::auth::SessionUser;
+use criterion::{criterion_group, criterion_main, Criterion};
+use server::{
+    auth::{
+        http::IdpHttp,
+        oidc::OidcClient,
+        scim::ScimClient,
+        session::{AuthSession, SignedIn, Tokens},
+        AuthService,
+    },
+    config::Config,
+    sessions::{AnyStore, SessionBackend},
+};
+use std::{collections::HashMap, sync::Arc, time::Duration};
+use tower_sessions::{Expiry, Session};
+
+fn service(runtime: &tokio::runtime::Runtime) -> (Arc<AuthService>, Arc<AnyStore>) {
+    let env: HashMap<&str, &str> = HashMap::from([
+        (
+            "AUTH_ASGARDEO_ISSUER",
+            "https://api.asgardeo.io/t/bench/oauth2/token",
+        ),
+        ("AUTH_ASGARDEO_ID", "bench"),
+        ("AUTH_ASGARDEO_SECRET", "bench"),
+        ("AUTH_SECRET", "bench-secret-bench-secret-bench-secret"),
+    ]);
+    let config = Config::from_lookup(|k| env.get(k).map(|v| v.to_string())).expect("config");
+    let http = IdpHttp::new(Duration::from_secs(5), Duration::from_secs(15)).expect("http");
+    let oidc = OidcClient::new(
+        &config.provider_issuer().expect("external issuer"),
+        "bench",
+        "bench",
+        &config.redirect_url(),
+        &config.scopes,
+        &config.id_token_algs,
+        http.clone(),
+    )
+    .expect("oidc client");
+    let backend = runtime
+        .block_on(SessionBackend::connect(&config.session_store))
+        .expect("memory store");
+    let store = Arc::new(AnyStore(backend.clone()));
+    let scim = ScimClient::new(http, config.me_endpoint.clone());
+    let auth = AuthService {
+        config: Arc::new(config),
+        oidc,
+        scim,
+        backend,
+        locks: Default::default(),
+    };
+    (Arc::new(auth), store)
+}
+
+fn signed_in(now: i64) -> SignedIn {
+    SignedIn {
+        user: SessionUser {
+            email: "alice".into(),
+            given_name: Some("Alice".into()),
+            family_name: Some("Liddell".into()),
+        },
+        sub: "475c20c5-fb98-3463-29a1-7aa20f5a73cd".into(),
+        sid: Some("x".repeat(43)),
+        tokens: Tokens {
+            access_token: "a".repeat(43),
+            expires_at: Some(now + 3600),
+            refresh_at: Some(now + 3540),
+            refresh_token: Some("r".repeat(43)),
+            id_token: "i".repeat(958),
+        },
+        signed_in_at: now,
+        touched_at: now,
+    }
+}
+
+fn bench(c: &mut Criterion) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let (auth, store) = service(&runtime);
+    let expiry = Some(Expiry::OnInactivity(time::Duration::days(1)));
+    // 10 000 other sessions, so the lookup is not in an empty map.
+    let now = server::auth::now();
+    let id = runtime.block_on(async {
+        for _ in 0..10_000 {
+            AuthSession(Session::new(None, store.clone(), expiry))
+                .begin(&signed_in(now))
+                .await
+                .expect("session");
+        }
+        let session = AuthSession(Session::new(None, store.clone(), expiry));
+        session.begin(&signed_in(now)).await.expect("session");
+        session.id().expect("saved")
+    });
+
+    c.bench_function("auth_overhead/current_session_fresh_token", |b| {
+        b.to_async(&runtime).iter(|| async {
+            // A new Session per iteration, as each request gets one from its cookie.
+            let session = AuthSession(Session::new(Some(id), store.clone(), expiry));
+            let signed_in = auth
+                .current(&session)
+                .await
+                .expect("store")
+                .expect("signed in");
+            assert!(!signed_in.needs_refresh(now));
+        })
+    });
+    c.bench_function("auth_overhead/no_session_cookie", |b| {
+        b.to_async(&runtime).iter(|| async {
+            let session = AuthSession(Session::new(None, store.clone(), expiry));
+            assert!(auth.current(&session).await.expect("store").is_none());
+        })
+    });
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
