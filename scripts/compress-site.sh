@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 pkg=target/site/pkg
 if ! command -v zopfli >/dev/null || ! command -v brotli >/dev/null; then
-  echo "note: zopfli/brotli not installed; keeping cargo-leptos' compression (make setup-test installs them)"
+  echo "note: zopfli/brotli not installed; keeping cargo-leptos' compression (scripts/setup.sh --test installs them)"
   exit 0
 fi
 for file in "$pkg"/*.wasm "$pkg"/*.js "$pkg"/*.css; do
