@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::hostile::{Behaviour, HostileIdp, IdToken, IssParam, TokenEndpoint};
+use common::hostile::{attempt, Behaviour, HostileIdp, IdToken, IssParam, TokenEndpoint};
 use common::*;
 use reqwest::{Client, StatusCode};
 use std::time::Duration;
@@ -23,26 +23,6 @@ async fn setup(extra: &[(&str, &str)]) -> Setup {
     Setup { idp, app }
 }
 
-/// Sign-in against the hostile IdP (which needs no login form); returns the app's answer to
-/// the callback.
-async fn attempt(app: &TestApp, browser: &Client) -> reqwest::Response {
-    let start = browser
-        .get(app.url("/api/auth/signin/asgardeo?callbackUrl=/server-profile"))
-        .send()
-        .await
-        .unwrap();
-    if start.status() != StatusCode::SEE_OTHER {
-        return start;
-    }
-    let back = browser.get(location(&start)).send().await.unwrap();
-    assert_eq!(
-        back.status(),
-        StatusCode::FOUND,
-        "the hostile IdP redirects back"
-    );
-    browser.get(location(&back)).send().await.unwrap()
-}
-
 /// A failed sign-in: error status, an error page that says what happened, no session, and the
 /// server still answering.
 async fn assert_refused(setup: &Setup, behaviour: Behaviour, status: StatusCode, says: &str) {
@@ -50,7 +30,7 @@ async fn assert_refused(setup: &Setup, behaviour: Behaviour, status: StatusCode,
     idp.misbehave(behaviour.clone());
     let browser = app.new_browser();
 
-    let response = attempt(app, &browser).await;
+    let response = attempt(app, &browser, "/server-profile").await;
 
     assert_eq!(response.status(), status, "{behaviour:?}");
     let page = response.text().await.unwrap();
@@ -84,7 +64,7 @@ async fn assert_refused(setup: &Setup, behaviour: Behaviour, status: StatusCode,
 }
 
 async fn assert_signed_in(setup: &Setup, browser: &Client) {
-    let response = attempt(&setup.app, browser).await;
+    let response = attempt(&setup.app, browser, "/server-profile").await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     assert_eq!(location(&response), "/server-profile");
     let session = session_json(&setup.app, browser).await;

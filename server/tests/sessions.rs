@@ -5,7 +5,7 @@
 mod common;
 
 use common::{
-    hostile::{Behaviour, HostileIdp, LogoutMischief, SUBJECT},
+    hostile::{attempt, Behaviour, HostileIdp, LogoutMischief, SUBJECT},
     idp::{bind_apps, TestIdp},
     redis::RedisServer,
     *,
@@ -225,22 +225,8 @@ async fn a_refreshed_id_token_about_someone_else_ends_the_session() {
         expires_in: Some(2),
         ..Default::default()
     });
-    let start = app
-        .browser
-        .get(app.url("/api/auth/signin/asgardeo"))
-        .send()
-        .await
-        .unwrap();
-    let back = app.browser.get(location(&start)).send().await.unwrap();
-    assert_eq!(
-        app.browser
-            .get(location(&back))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        StatusCode::SEE_OTHER
-    );
+    let signed_in = attempt(&app, &app.browser, "/").await;
+    assert_eq!(signed_in.status(), StatusCode::SEE_OTHER);
 
     idp.misbehave(Behaviour {
         expires_in: Some(2),
@@ -438,22 +424,8 @@ async fn logout_tokens_are_validated_before_anything_ends() {
     let env = idp.app_env();
     let vars: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let app = spawn_app(&vars).await;
-    let start = app
-        .browser
-        .get(app.url("/api/auth/signin/asgardeo"))
-        .send()
-        .await
-        .unwrap();
-    let back = app.browser.get(location(&start)).send().await.unwrap();
-    assert_eq!(
-        app.browser
-            .get(location(&back))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        StatusCode::SEE_OTHER
-    );
+    let signed_in = attempt(&app, &app.browser, "/").await;
+    assert_eq!(signed_in.status(), StatusCode::SEE_OTHER);
 
     let post = |token: String| {
         let url = app.url("/api/auth/backchannel-logout");

@@ -274,6 +274,30 @@ impl HostileIdp {
     }
 }
 
+/// Sign-in against the hostile IdP (which needs no login form): the app's answer to the
+/// callback, or to the sign-in request when that fails already.
+pub async fn attempt(
+    app: &super::TestApp,
+    browser: &reqwest::Client,
+    callback: &str,
+) -> reqwest::Response {
+    let url = app.url(&format!(
+        "/api/auth/signin/asgardeo?callbackUrl={}",
+        super::urlencode(callback)
+    ));
+    let start = browser.get(url).send().await.unwrap();
+    if start.status() != reqwest::StatusCode::SEE_OTHER {
+        return start;
+    }
+    let back = browser.get(super::location(&start)).send().await.unwrap();
+    assert_eq!(
+        back.status(),
+        reqwest::StatusCode::FOUND,
+        "the hostile IdP redirects back"
+    );
+    browser.get(super::location(&back)).send().await.unwrap()
+}
+
 fn now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
