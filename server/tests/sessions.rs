@@ -270,16 +270,15 @@ async fn restart_keeps_the_session(store: &str) {
     sign_in(&app, &browser, "/", "alice", "alice-pass").await;
     let token = access_token(&app, &browser).await;
     let port: u16 = app.base.rsplit(':').next().unwrap().parse().unwrap();
-    let vars = [
-        ("AUTH_ASGARDEO_ISSUER", app.issuer.to_string()),
-        ("AUTH_ASGARDEO_ID", common::idp::CLIENT_ID.to_owned()),
-        (
-            "AUTH_ASGARDEO_SECRET",
-            common::idp::CLIENT_SECRET.to_owned(),
-        ),
+    let mut vars = common::client_env(
+        &app.issuer,
+        common::idp::CLIENT_ID,
+        common::idp::CLIENT_SECRET,
+    );
+    vars.extend([
         (SECRET.0, SECRET.1.to_owned()),
         ("SESSION_STORE", store.to_owned()),
-    ];
+    ]);
 
     app.stop().await;
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))

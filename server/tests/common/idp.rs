@@ -78,11 +78,7 @@ impl TestIdp {
 
     /// The app's environment for this IdP.
     pub fn app_env(&self) -> Vec<(&'static str, String)> {
-        vec![
-            ("AUTH_ASGARDEO_ISSUER", self.issuer.to_string()),
-            ("AUTH_ASGARDEO_ID", CLIENT_ID.to_owned()),
-            ("AUTH_ASGARDEO_SECRET", CLIENT_SECRET.to_owned()),
-        ]
+        super::client_env(&self.issuer, CLIENT_ID, CLIENT_SECRET)
     }
 
     pub fn stats(&self) -> StatsSnapshot {

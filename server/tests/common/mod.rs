@@ -13,6 +13,15 @@ use std::collections::HashMap;
 use tokio::{net::TcpListener, sync::oneshot};
 use url::Url;
 
+/// The app's environment for a client registered at `issuer`.
+pub fn client_env(issuer: &Url, id: &str, secret: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("AUTH_ASGARDEO_ISSUER", issuer.to_string()),
+        ("AUTH_ASGARDEO_ID", id.to_owned()),
+        ("AUTH_ASGARDEO_SECRET", secret.to_owned()),
+    ]
+}
+
 pub struct TestApp {
     /// e.g. `http://localhost:41234`
     pub base: String,
