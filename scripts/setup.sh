@@ -57,9 +57,14 @@ if ! node_modules/.bin/wasm-opt --version 2>/dev/null | grep -q 'version 132' \
   PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund
 fi
 
+# zopfli and brotli precompress the site's wasm and JS (about 15% smaller than cargo-leptos'
+# gzip); Chromium runs Playwright, redis-server the session-store tests.
 if $with_tests; then
-  # Chromium for Playwright, redis-server for the session-store tests, zopfli and brotli to
-  # precompress the site as served in production.
   apt_install chromium redis-server zopfli brotli
+elif ! have zopfli || ! have brotli; then
+  # Nice to have for `make run`: installed only where that needs no password prompt.
+  if [ "$(id -u)" = 0 ] || sudo -n true 2>/dev/null; then
+    apt_install zopfli brotli || echo "note: could not install zopfli/brotli; serving gzip -9 instead"
+  fi
 fi
 step "toolchain ready"

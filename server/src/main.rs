@@ -3,7 +3,7 @@
 //! Run it with `make run` (builds the wasm and serves on http://localhost:3000 with the built-in
 //! development IdP on :9443), or point it at Asgardeo with the variables in `.env.example`
 //! (read from the environment and from `.env`). `cargo leptos serve --release` also works once
-//! the toolchain is installed.
+//! the toolchain is installed (with cargo-leptos' own, larger, compression).
 
 use anyhow::Context;
 use server::{config::Config, startup::Application, telemetry};
