@@ -15,7 +15,11 @@ struct Setup {
 }
 
 async fn setup(extra: &[(&str, &str)]) -> Setup {
-    let idp = HostileIdp::start().await;
+    setup_with(HostileIdp::start().await, extra).await
+}
+
+/// The app, started against this IdP.
+async fn setup_with(idp: HostileIdp, extra: &[(&str, &str)]) -> Setup {
     let env = idp.app_env();
     let mut vars: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
     vars.extend_from_slice(extra);
@@ -178,6 +182,31 @@ async fn an_unknown_kid_refetches_the_jwks_once_then_refuses() {
         before + 1,
         "no second refetch right away"
     );
+}
+
+/// OpenID conformance rp-id_token-kid-absent-single-jwks and -multiple-jwks: without a `kid`,
+/// the only RS256 key is used; with several, the token is refused rather than guessed at.
+#[tokio::test]
+async fn an_id_token_without_kid_is_checked_with_the_only_key_and_refused_when_ambiguous() {
+    let setup = setup(&[]).await;
+    let no_kid = Behaviour {
+        id_token: IdToken::NoKid,
+        ..Default::default()
+    };
+    setup.idp.misbehave(no_kid.clone());
+    assert_signed_in(&setup, &setup.app.new_browser()).await;
+
+    // An IdP that publishes two keys from the start (so the app knows both).
+    let idp = HostileIdp::start().await;
+    idp.rotate_keys().await;
+    let two_keys = setup_with(idp, &[]).await;
+    assert_refused(
+        &two_keys,
+        no_kid,
+        StatusCode::BAD_GATEWAY,
+        "one eligible public key",
+    )
+    .await;
 }
 
 #[tokio::test]

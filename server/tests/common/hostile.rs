@@ -60,6 +60,8 @@ pub enum IdToken {
     /// Signed with a key the JWKS never publishes.
     UnknownKid,
     AtHashWrong,
+    /// Signed with the current key, but no `kid` in the header.
+    NoKid,
     /// Only `sub` and `username`: the app must ask userinfo for names.
     Minimal,
 }
@@ -661,7 +663,8 @@ fn id_token(inner: &Inner, mischief: IdToken, nonce: Option<&str>, access_token:
         | IdToken::AlgNone
         | IdToken::Hs256WithClientSecret
         | IdToken::CorruptSignature
-        | IdToken::UnknownKid => {}
+        | IdToken::UnknownKid
+        | IdToken::NoKid => {}
     }
     let payload = B64.encode(serde_json::to_vec(&claims).unwrap());
     let published = inner.published.lock().unwrap();
@@ -683,6 +686,11 @@ fn id_token(inner: &Inner, mischief: IdToken, nonce: Option<&str>, access_token:
             format!("{input}.{}", B64.encode(mac.finalize().into_bytes()))
         }
         IdToken::UnknownKid => rs256(&inner.stray, &payload),
+        IdToken::NoKid => {
+            let header = B64.encode(br#"{"alg":"RS256","typ":"JWT"}"#);
+            let input = format!("{header}.{payload}");
+            format!("{input}.{}", B64.encode(current.sign(input.as_bytes())))
+        }
         IdToken::CorruptSignature => {
             let token = rs256(current, &payload);
             let (input, signature) = token.rsplit_once('.').unwrap();
