@@ -107,8 +107,9 @@ pub type AppClient = Client<
 pub const BACKCHANNEL_LOGOUT_EVENT: &str = "http://schemas.openid.net/event/backchannel-logout";
 
 /// Claims of a back-channel logout token beyond those it shares with an ID token (iss, aud, iat,
-/// exp, sub). Carried in openidconnect's ID-token types so that the same verifier checks its
-/// signature, issuer and audience.
+/// exp, sub). The development IdP mints logout tokens with openidconnect's ID-token types (and so
+/// always with a `sub`); the relying party reads them with
+/// [`auth::logout_token`](crate::auth::logout_token), where `sub` is optional.
 #[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
 pub struct LogoutTokenClaims {
     #[serde(default)]

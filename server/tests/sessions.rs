@@ -443,10 +443,16 @@ async fn logout_tokens_are_validated_before_anything_ends() {
         (LogoutMischief::WithNonce, "j-2"),
         (LogoutMischief::NoEvent, "j-3"),
         (LogoutMischief::WrongAudience, "j-4"),
+        (LogoutMischief::WrongIssuer, "j-4b"),
         (LogoutMischief::Stale, "j-5"),
+        (LogoutMischief::Expired, "j-5b"),
+        (LogoutMischief::NoExp, "j-5c"),
+        (LogoutMischief::AlgNone, "j-5d"),
+        (LogoutMischief::Hs256WithClientSecret, "j-5e"),
+        (LogoutMischief::NoSubject, "j-5f"),
     ] {
         assert_eq!(
-            post(idp.logout_token(SUBJECT, None, jti, mischief)).await,
+            post(idp.logout_token(Some(SUBJECT), Some(&idp.last_sid()), jti, mischief)).await,
             StatusCode::BAD_REQUEST,
             "{mischief:?}"
         );
@@ -458,16 +464,22 @@ async fn logout_tokens_are_validated_before_anything_ends() {
     }
     assert_eq!(post("not-a-jwt".into()).await, StatusCode::BAD_REQUEST);
 
-    // A good one about another user ends nothing; about this user, it ends the session.
-    assert_eq!(
-        post(idp.logout_token("someone-else", None, "j-6", LogoutMischief::None)).await,
-        StatusCode::OK
-    );
-    assert_eq!(
-        session_json(&app, &app.browser).await["user"]["email"],
-        "mallory"
-    );
-    let token = idp.logout_token(SUBJECT, None, "j-7", LogoutMischief::None);
+    // Good ones about another user or another IdP session end nothing.
+    for (sub, sid, jti) in [
+        (Some("someone-else"), None, "j-6"),
+        (None, Some("another-idp-session"), "j-6b"),
+    ] {
+        let token = idp.logout_token(sub, sid, jti, LogoutMischief::None);
+        assert_eq!(post(token).await, StatusCode::OK);
+        assert_eq!(
+            session_json(&app, &app.browser).await["user"]["email"],
+            "mallory",
+            "{jti} ended nothing"
+        );
+    }
+    // About this user's IdP session, with only `sid` (Back-Channel Logout 1.0 §2.4: `sub` is
+    // optional), it ends the session.
+    let token = idp.logout_token(None, Some(&idp.last_sid()), "j-7", LogoutMischief::None);
     assert_eq!(post(token.clone()).await, StatusCode::OK);
     assert_eq!(
         session_json(&app, &app.browser).await,
@@ -475,6 +487,20 @@ async fn logout_tokens_are_validated_before_anything_ends() {
     );
     // The same token again is a replay.
     assert_eq!(post(token).await, StatusCode::BAD_REQUEST);
+
+    // With only `sub`, every session of the user ends (here: a new one, in a new IdP session).
+    let again = attempt(&app, &app.browser, "/").await;
+    assert_eq!(again.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        session_json(&app, &app.browser).await["user"]["email"],
+        "mallory"
+    );
+    let token = idp.logout_token(Some(SUBJECT), None, "j-8", LogoutMischief::None);
+    assert_eq!(post(token).await, StatusCode::OK);
+    assert_eq!(
+        session_json(&app, &app.browser).await,
+        serde_json::json!({})
+    );
 }
 
 #[tokio::test]

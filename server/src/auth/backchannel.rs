@@ -51,8 +51,7 @@ async fn backchannel_logout(
     };
     // Marks outlive every session they could apply to.
     let keep = auth.config.session_max_age + Duration::from_secs(60);
-    let jti = claims.additional_claims().jti.clone().unwrap_or_default();
-    match auth.backend.claim_once(&jti, keep).await {
+    match auth.backend.claim_once(&claims.jti, keep).await {
         Ok(true) => {}
         Ok(false) => {
             return refuse(
@@ -69,10 +68,7 @@ async fn backchannel_logout(
                 .into_response();
         }
     }
-    let key = match claims.additional_claims().sid.clone() {
-        Some(sid) => LogoutKey::Sid(sid),
-        None => LogoutKey::Sub(claims.subject().to_string()),
-    };
+    let key = claims.key;
     if let Err(err) = auth.backend.mark_logged_out(&key, now(), keep).await {
         tracing::error!(error = %err, "back-channel logout: session backend unavailable");
         return (
@@ -81,6 +77,9 @@ async fn backchannel_logout(
         )
             .into_response();
     }
-    tracing::info!(sub = %claims.subject().as_str(), by_sid = matches!(key, LogoutKey::Sid(_)), "back-channel logout");
+    tracing::info!(
+        by_sid = matches!(key, LogoutKey::Sid(_)),
+        "back-channel logout"
+    );
     (StatusCode::OK, [(header::CACHE_CONTROL, "no-store")]).into_response()
 }

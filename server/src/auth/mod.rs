@@ -9,6 +9,7 @@ pub mod backchannel;
 pub mod backend;
 pub mod csrf;
 pub mod http;
+pub mod logout_token;
 pub mod oidc;
 pub mod redirect;
 pub mod refresh;

@@ -9,9 +9,10 @@
 //! not in the future, the nonce, and `at_hash` when present.
 
 use super::http::{HttpError, IdpHttp};
+use super::logout_token::{self, LogoutClaims, Refusal};
 use crate::oidc_types::{
     AppClient, AppIdToken, AppIdTokenClaims, AppProviderMetadata, AppTokenResponse,
-    AppUserInfoClaims, LogoutToken, LogoutTokenClaimsSet, BACKCHANNEL_LOGOUT_EVENT,
+    AppUserInfoClaims,
 };
 use chrono::{Duration as ChronoDuration, Utc};
 use openidconnect::{
@@ -41,12 +42,9 @@ const DISCOVERY_MAX_AGE: Duration = Duration::from_secs(24 * 60 * 60);
 /// Clock skew tolerated for `iat`.
 const IAT_SKEW_SECS: i64 = 120;
 
-/// A signed JWT carried in openidconnect's ID-token types (an ID token or a logout token).
+/// A signed JWT carried in openidconnect's ID-token types.
 type Jwt<AC> =
     IdToken<AC, CoreGenderClaim, CoreJweContentEncryptionAlgorithm, CoreJwsSigningAlgorithm>;
-
-/// How old a logout token may be.
-const LOGOUT_TOKEN_MAX_AGE_SECS: i64 = 10 * 60;
 
 /// What went wrong talking to the IdP; each says whose fault it is.
 #[derive(Debug, thiserror::Error)]
@@ -499,52 +497,37 @@ impl OidcClient {
             })
     }
 
-    /// Validates a back-channel logout token (Back-Channel Logout 1.0 §2.6): signature, `iss`,
-    /// `aud`, `iat` (recent, not in the future), the logout event, no `nonce`. `jti` replay and
-    /// the `sid`/`sub` match are the caller's.
-    pub async fn validate_logout_token(
-        &self,
-        raw: &str,
-    ) -> Result<LogoutTokenClaimsSet, OidcError> {
-        let token = LogoutToken::from_str(raw).map_err(|_| {
-            OidcError::InvalidIdToken(
-                "the logout token is not a JWT with the required claims".into(),
-            )
-        })?;
+    /// Validates a back-channel logout token (see [`logout_token`](super::logout_token)),
+    /// refetching the JWKS once if its key is unknown. `jti` replay and the `sid`/`sub` match are
+    /// the caller's.
+    pub async fn validate_logout_token(&self, raw: &str) -> Result<LogoutClaims, OidcError> {
         let provider = self.provider().await?;
-        let no_nonce = |nonce: Option<&Nonce>| match nonce {
-            Some(_) => Err("a logout token must not carry a nonce".to_owned()),
-            None => Ok(()),
-        };
-        let claims = self
-            .validate_id_token(
-                provider,
-                &token,
-                None,
-                no_nonce,
-                Some(LOGOUT_TOKEN_MAX_AGE_SECS),
+        let check = |provider: &Provider| {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0.0, |d| d.as_secs_f64());
+            logout_token::validate(
+                raw,
+                &logout_token::Expected {
+                    issuer: &self.issuer,
+                    client_id: &self.client_id,
+                    algs: &self.algs,
+                    jwks: provider.jwks(),
+                    now,
+                },
             )
-            .await?;
-        let event = claims
-            .additional_claims()
-            .events
-            .get(BACKCHANNEL_LOGOUT_EVENT);
-        if !event.is_some_and(|e| e.is_object()) {
-            return Err(OidcError::InvalidIdToken(
-                "the logout token lacks the back-channel logout event".into(),
-            ));
-        }
-        if claims
-            .additional_claims()
-            .jti
-            .as_deref()
-            .is_none_or(str::is_empty)
-        {
-            return Err(OidcError::InvalidIdToken(
-                "the logout token has no jti".into(),
-            ));
-        }
-        Ok(claims)
+        };
+        let result = match check(&provider) {
+            Err(Refusal::UnknownKey) => match self.refetch_jwks(&provider).await {
+                Some(provider) => check(&provider),
+                None => Err(Refusal::UnknownKey),
+            },
+            result => result,
+        };
+        result.map_err(|refusal| match refusal {
+            Refusal::UnknownKey => CheckError::UnknownKey.into_oidc(),
+            Refusal::Invalid(why) => OidcError::InvalidIdToken(why),
+        })
     }
 
     /// Fetches userinfo with the new access token; its `sub` must be the ID token's.

@@ -160,6 +160,8 @@ struct Inner {
     pub token_hits: AtomicU64,
     pub userinfo_hits: AtomicU64,
     pub refresh_hits: AtomicU64,
+    /// Code exchanges so far: each starts a new IdP session (`sid`).
+    sign_ins: AtomicU64,
 }
 
 #[derive(Clone)]
@@ -206,6 +208,7 @@ impl HostileIdp {
             token_hits: AtomicU64::new(0),
             userinfo_hits: AtomicU64::new(0),
             refresh_hits: AtomicU64::new(0),
+            sign_ins: AtomicU64::new(0),
         });
         let router = Router::new()
             .route(
@@ -462,6 +465,7 @@ async fn token(
 
     let behaviour = inner.behaviour.lock().unwrap().clone();
     let access_token = B64.encode(rand::random::<[u8; 32]>());
+    inner.sign_ins.fetch_add(1, Ordering::SeqCst);
     let id_token = id_token(
         &inner,
         behaviour.id_token,
@@ -543,44 +547,78 @@ pub enum LogoutMischief {
     WithNonce,
     NoEvent,
     WrongAudience,
+    WrongIssuer,
     Stale,
+    Expired,
+    NoExp,
+    AlgNone,
+    Hs256WithClientSecret,
+    /// Neither `sub` nor `sid`.
+    NoSubject,
 }
 
 impl HostileIdp {
-    /// A back-channel logout token about `sub` (and `sid`), signed as told.
+    /// A back-channel logout token about `sub` and/or `sid`, signed as told.
     pub fn logout_token(
         &self,
-        sub: &str,
+        sub: Option<&str>,
         sid: Option<&str>,
         jti: &str,
         mischief: LogoutMischief,
     ) -> String {
         let now = now();
         let mut claims = json!({
-            "iss": self.inner.issuer.to_string(), "aud": CLIENT_ID, "iat": now, "exp": now + 120, "jti": jti, "sub": sub,
+            "iss": self.inner.issuer.to_string(), "aud": CLIENT_ID, "iat": now, "exp": now + 120, "jti": jti,
             "events": {"http://schemas.openid.net/event/backchannel-logout": {}},
         });
+        let object = claims.as_object_mut().unwrap();
+        if let Some(sub) = sub {
+            object.insert("sub".into(), json!(sub));
+        }
         if let Some(sid) = sid {
-            claims["sid"] = json!(sid);
+            object.insert("sid".into(), json!(sid));
         }
         match mischief {
             LogoutMischief::WithNonce => claims["nonce"] = json!("n-1"),
             LogoutMischief::NoEvent => claims["events"] = json!({}),
             LogoutMischief::WrongAudience => claims["aud"] = json!("another-client"),
+            LogoutMischief::WrongIssuer => {
+                claims["iss"] = json!("https://attacker.example/t/evil/oauth2/token")
+            }
             LogoutMischief::Stale => {
                 claims["iat"] = json!(now - 3600);
                 claims["exp"] = json!(now + 60);
             }
-            LogoutMischief::None | LogoutMischief::UnknownKey => {}
+            LogoutMischief::Expired => claims["exp"] = json!(now - 600),
+            LogoutMischief::NoExp => {
+                object_remove(&mut claims, "exp");
+            }
+            LogoutMischief::NoSubject => {
+                object_remove(&mut claims, "sub");
+                object_remove(&mut claims, "sid");
+            }
+            LogoutMischief::None
+            | LogoutMischief::UnknownKey
+            | LogoutMischief::AlgNone
+            | LogoutMischief::Hs256WithClientSecret => {}
         }
         let payload = B64.encode(serde_json::to_vec(&claims).unwrap());
+        let published = self.inner.published.lock().unwrap();
+        let current = published.last().unwrap();
         match mischief {
             LogoutMischief::UnknownKey => rs256(&self.inner.stray, &payload),
-            _ => rs256(
-                self.inner.published.lock().unwrap().last().unwrap(),
-                &payload,
+            LogoutMischief::AlgNone => format!(
+                "{}.{payload}.",
+                B64.encode(br#"{"alg":"none","typ":"logout+jwt"}"#)
             ),
+            LogoutMischief::Hs256WithClientSecret => hs256(&current.kid, &payload),
+            _ => rs256(current, &payload),
         }
+    }
+
+    /// The IdP session id (`sid`) of the latest sign-in.
+    pub fn last_sid(&self) -> String {
+        sid(self.inner.sign_ins.load(Ordering::SeqCst))
     }
 
     pub fn refresh_hits(&self) -> u64 {
@@ -596,6 +634,7 @@ fn id_token(inner: &Inner, mischief: IdToken, nonce: Option<&str>, access_token:
         "aud": CLIENT_ID,
         "azp": CLIENT_ID,
         "sub": SUBJECT,
+        "sid": sid(inner.sign_ins.load(Ordering::SeqCst)),
         "iat": now,
         "exp": now + 3600,
         "nonce": nonce,
@@ -674,17 +713,7 @@ fn id_token(inner: &Inner, mischief: IdToken, nonce: Option<&str>, access_token:
             "{}.{payload}.",
             B64.encode(br#"{"alg":"none","typ":"JWT"}"#)
         ),
-        IdToken::Hs256WithClientSecret => {
-            use hmac::Mac;
-            let header = B64.encode(format!(
-                r#"{{"alg":"HS256","typ":"JWT","kid":"{}"}}"#,
-                current.kid
-            ));
-            let input = format!("{header}.{payload}");
-            let mut mac = hmac::Hmac::<Sha256>::new_from_slice(CLIENT_SECRET.as_bytes()).unwrap();
-            mac.update(input.as_bytes());
-            format!("{input}.{}", B64.encode(mac.finalize().into_bytes()))
-        }
+        IdToken::Hs256WithClientSecret => hs256(&current.kid, &payload),
         IdToken::UnknownKid => rs256(&inner.stray, &payload),
         IdToken::NoKid => {
             let header = B64.encode(br#"{"alg":"RS256","typ":"JWT"}"#);
@@ -700,6 +729,24 @@ fn id_token(inner: &Inner, mischief: IdToken, nonce: Option<&str>, access_token:
         }
         _ => rs256(current, &payload),
     }
+}
+
+/// HMAC-SHA256 keyed with the client secret (which the IdP knows).
+fn hs256(kid: &str, payload: &str) -> String {
+    use hmac::Mac;
+    let header = B64.encode(format!(r#"{{"alg":"HS256","typ":"JWT","kid":"{kid}"}}"#));
+    let input = format!("{header}.{payload}");
+    let mut mac = hmac::Hmac::<Sha256>::new_from_slice(CLIENT_SECRET.as_bytes()).unwrap();
+    mac.update(input.as_bytes());
+    format!("{input}.{}", B64.encode(mac.finalize().into_bytes()))
+}
+
+fn sid(sign_in: u64) -> String {
+    format!("hostile-idp-session-{sign_in}")
+}
+
+fn object_remove(value: &mut Value, name: &str) {
+    value.as_object_mut().unwrap().remove(name);
 }
 
 fn rs256(key: &Key, payload: &str) -> String {
