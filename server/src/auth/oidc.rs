@@ -17,13 +17,13 @@ use crate::oidc_types::{
 use chrono::{Duration as ChronoDuration, Utc};
 use openidconnect::{
     core::{
-        CoreAuthenticationFlow, CoreErrorResponseType, CoreGenderClaim, CoreJsonWebKeySet,
-        CoreJweContentEncryptionAlgorithm, CoreJwsSigningAlgorithm, CoreTokenType,
+        CoreAuthenticationFlow, CoreErrorResponseType, CoreJsonWebKeySet, CoreJwsSigningAlgorithm,
+        CoreTokenType,
     },
-    AccessToken, AccessTokenHash, AdditionalClaims, AuthorizationCode, ClaimsVerificationError,
-    ClientId, ClientSecret, CsrfToken, EndSessionUrl, IdToken, IdTokenClaims, IdTokenVerifier,
-    IssuerUrl, JsonWebKeySet, LogoutRequest, Nonce, OAuth2TokenResponse, PkceCodeChallenge,
-    PkceCodeVerifier, PostLogoutRedirectUrl, RedirectUrl, RefreshToken, RequestTokenError, Scope,
+    AccessToken, AccessTokenHash, AuthorizationCode, ClaimsVerificationError, ClientId,
+    ClientSecret, CsrfToken, EndSessionUrl, IdTokenVerifier, IssuerUrl, JsonWebKeySet,
+    LogoutRequest, Nonce, OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier,
+    PostLogoutRedirectUrl, RedirectUrl, RefreshToken, RequestTokenError, Scope,
     SignatureVerificationError, StandardErrorResponse, SubjectIdentifier, TokenResponse,
 };
 use std::{
@@ -41,10 +41,6 @@ pub const JWKS_REFETCH_INTERVAL: Duration = Duration::from_secs(10);
 const DISCOVERY_MAX_AGE: Duration = Duration::from_secs(24 * 60 * 60);
 /// Clock skew tolerated for `iat`.
 const IAT_SKEW_SECS: i64 = 120;
-
-/// A signed JWT carried in openidconnect's ID-token types.
-type Jwt<AC> =
-    IdToken<AC, CoreGenderClaim, CoreJweContentEncryptionAlgorithm, CoreJwsSigningAlgorithm>;
 
 /// What went wrong talking to the IdP; each says whose fault it is.
 #[derive(Debug, thiserror::Error)]
@@ -64,6 +60,9 @@ pub enum OidcError {
     /// The ID token (or the token response around it) failed validation.
     #[error("the ID token is not valid: {0}")]
     InvalidIdToken(String),
+    /// A back-channel logout token failed validation (the message says how).
+    #[error("{0}")]
+    InvalidLogoutToken(String),
     /// userinfo failed, or described another user.
     #[error("the identity provider's userinfo endpoint failed: {0}")]
     UserInfo(String),
@@ -372,7 +371,7 @@ impl OidcClient {
         let id_token = match response.id_token() {
             Some(token) => {
                 let claims = self
-                    .validate_id_token(provider, token, Some(response.access_token()), nonce, None)
+                    .validate_id_token(provider, token, Some(response.access_token()), nonce)
                     .await?;
                 if let Some(expected) = subject {
                     if claims.subject().as_str() != expected {
@@ -394,22 +393,20 @@ impl OidcClient {
     }
 
     /// Validates an ID token, refetching the JWKS once if its key id is unknown.
-    async fn validate_id_token<AC, N>(
+    async fn validate_id_token<N>(
         &self,
         provider: Arc<Provider>,
-        token: &Jwt<AC>,
+        token: &AppIdToken,
         access_token: Option<&AccessToken>,
         nonce: N,
-        max_iat_age: Option<i64>,
-    ) -> Result<IdTokenClaims<AC, CoreGenderClaim>, OidcError>
+    ) -> Result<AppIdTokenClaims, OidcError>
     where
-        AC: AdditionalClaims + Clone,
         N: Fn(Option<&Nonce>) -> Result<(), String> + Clone,
     {
-        match self.check_id_token(&provider, token, access_token, nonce.clone(), max_iat_age) {
+        match self.check_id_token(&provider, token, access_token, nonce.clone()) {
             Err(CheckError::UnknownKey) => match self.refetch_jwks(&provider).await {
                 Some(provider) => self
-                    .check_id_token(&provider, token, access_token, nonce, max_iat_age)
+                    .check_id_token(&provider, token, access_token, nonce)
                     .map_err(CheckError::into_oidc),
                 None => Err(CheckError::UnknownKey.into_oidc()),
             },
@@ -417,19 +414,17 @@ impl OidcClient {
         }
     }
 
-    fn check_id_token<AC, N>(
+    fn check_id_token<N>(
         &self,
         provider: &Provider,
-        token: &Jwt<AC>,
+        token: &AppIdToken,
         access_token: Option<&AccessToken>,
         nonce: N,
-        max_iat_age: Option<i64>,
-    ) -> Result<IdTokenClaims<AC, CoreGenderClaim>, CheckError>
+    ) -> Result<AppIdTokenClaims, CheckError>
     where
-        AC: AdditionalClaims + Clone,
         N: Fn(Option<&Nonce>) -> Result<(), String>,
     {
-        let verifier = self.verifier(provider.jwks().clone(), max_iat_age);
+        let verifier = self.verifier(provider.jwks().clone());
         let claims = token
             .claims(&verifier, |n: Option<&Nonce>| nonce(n))
             .map_err(|err| match err {
@@ -477,7 +472,6 @@ impl OidcClient {
     fn verifier(
         &self,
         jwks: CoreJsonWebKeySet,
-        max_iat_age: Option<i64>,
     ) -> IdTokenVerifier<'static, openidconnect::core::CoreJsonWebKey> {
         // A public-client verifier: HMAC signatures (keyed with the client secret) are refused
         // outright, whatever the allowed algorithms say.
@@ -489,8 +483,6 @@ impl OidcClient {
                 let now = Utc::now();
                 if iat > now + ChronoDuration::seconds(IAT_SKEW_SECS) {
                     Err(format!("iat {iat} is in the future"))
-                } else if max_iat_age.is_some_and(|age| iat < now - ChronoDuration::seconds(age)) {
-                    Err(format!("iat {iat} is too old"))
                 } else {
                     Ok(())
                 }
@@ -503,9 +495,6 @@ impl OidcClient {
     pub async fn validate_logout_token(&self, raw: &str) -> Result<LogoutClaims, OidcError> {
         let provider = self.provider().await?;
         let check = |provider: &Provider| {
-            let now = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0.0, |d| d.as_secs_f64());
             logout_token::validate(
                 raw,
                 &logout_token::Expected {
@@ -513,7 +502,7 @@ impl OidcClient {
                     client_id: &self.client_id,
                     algs: &self.algs,
                     jwks: provider.jwks(),
-                    now,
+                    now: super::now() as f64,
                 },
             )
         };
@@ -524,9 +513,14 @@ impl OidcClient {
             },
             result => result,
         };
-        result.map_err(|refusal| match refusal {
-            Refusal::UnknownKey => CheckError::UnknownKey.into_oidc(),
-            Refusal::Invalid(why) => OidcError::InvalidIdToken(why),
+        result.map_err(|refusal| {
+            OidcError::InvalidLogoutToken(match refusal {
+                Refusal::UnknownKey => {
+                    "the logout token is signed with a key the identity provider does not publish"
+                        .into()
+                }
+                Refusal::Invalid(why) => why,
+            })
         })
     }
 
