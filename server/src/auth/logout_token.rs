@@ -6,6 +6,7 @@
 //! JWK code ([`JsonWebKey::verify_signature`]), with the key chosen as its ID-token verifier
 //! chooses it: by `kid`, or else the only compatible key in the set.
 
+use super::oidc::CheckError;
 use crate::{oidc_types::BACKCHANNEL_LOGOUT_EVENT, sessions::LogoutKey};
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD as B64, Engine};
 use openidconnect::{
@@ -26,14 +27,6 @@ pub struct LogoutClaims {
     /// Whom it logs out: the IdP session (`sid`) when named, else every session of `sub`.
     pub key: LogoutKey,
     pub jti: String,
-}
-
-/// Why a logout token was refused.
-#[derive(Debug, PartialEq, Eq)]
-pub enum Refusal {
-    /// Its `kid` (or, without one, any compatible key) is not in the key set: worth one refetch.
-    UnknownKey,
-    Invalid(String),
 }
 
 /// What a logout token is checked against.
@@ -78,14 +71,14 @@ enum Audience {
     Many(Vec<String>),
 }
 
-fn invalid(why: impl Into<String>) -> Refusal {
-    Refusal::Invalid(why.into())
+fn invalid(why: impl Into<String>) -> CheckError {
+    CheckError::Invalid(why.into())
 }
 
 /// Validates a logout token: JWS compact form, an allowed algorithm, the signature, `iss`,
 /// `aud`, `iat` (recent, not in the future), `exp`, the logout event, no `nonce`, a `jti`, and
 /// `sub` or `sid`. Replay of the `jti` is the caller's to check.
-pub fn validate(raw: &str, expected: &Expected<'_>) -> Result<LogoutClaims, Refusal> {
+pub fn validate(raw: &str, expected: &Expected<'_>) -> Result<LogoutClaims, CheckError> {
     let mut parts = raw.split('.');
     let (Some(header), Some(payload), Some(signature), None) =
         (parts.next(), parts.next(), parts.next(), parts.next())
@@ -174,7 +167,7 @@ fn signing_key<'a, K>(
     jwks: &'a openidconnect::JsonWebKeySet<K>,
     kid: Option<&str>,
     alg: &K::SigningAlgorithm,
-) -> Result<&'a K, Refusal>
+) -> Result<&'a K, CheckError>
 where
     K: JsonWebKey,
 {
@@ -195,7 +188,7 @@ where
         .filter(compatible);
     match (keys.next(), keys.next()) {
         (Some(key), None) => Ok(key),
-        (None, _) => Err(Refusal::UnknownKey),
+        (None, _) => Err(CheckError::UnknownKey),
         (Some(_), Some(_)) => Err(invalid(
             "the logout token has no kid and the identity provider publishes several keys",
         )),
@@ -253,7 +246,7 @@ mod tests {
         format!("{input}.{}", B64.encode(signature.to_bytes()))
     }
 
-    fn check(token: &str, keys: &CoreJsonWebKeySet) -> Result<LogoutClaims, Refusal> {
+    fn check(token: &str, keys: &CoreJsonWebKeySet) -> Result<LogoutClaims, CheckError> {
         let issuer = IssuerUrl::new(ISSUER.into()).unwrap();
         let client_id = ClientId::new(CLIENT.into());
         validate(
@@ -273,7 +266,7 @@ mod tests {
             &sign(json!({"alg": "RS256", "kid": "k1"}), &claims),
             &jwks(&[Some("k1")]),
         ) {
-            Err(Refusal::Invalid(why)) => why,
+            Err(CheckError::Invalid(why)) => why,
             other => panic!("{claims} was not refused: {other:?}"),
         }
     }
@@ -360,10 +353,12 @@ mod tests {
         let payload = B64.encode(claims.to_string());
 
         let none = format!("{}.{payload}.", B64.encode(r#"{"alg":"none"}"#));
-        assert!(matches!(check(&none, &keys), Err(Refusal::Invalid(why)) if why.contains("none")));
+        assert!(
+            matches!(check(&none, &keys), Err(CheckError::Invalid(why)) if why.contains("none"))
+        );
         let hs256 = sign(json!({"alg": "HS256", "kid": "k1"}), &claims);
         assert!(
-            matches!(check(&hs256, &keys), Err(Refusal::Invalid(why)) if why.contains("HS256"))
+            matches!(check(&hs256, &keys), Err(CheckError::Invalid(why)) if why.contains("HS256"))
         );
 
         let good = sign(json!({"alg": "RS256", "kid": "k1"}), &claims);
@@ -376,22 +371,24 @@ mod tests {
             good.rsplit('.').next().unwrap()
         );
         assert!(
-            matches!(check(&forged, &keys), Err(Refusal::Invalid(why)) if why.contains("signature"))
+            matches!(check(&forged, &keys), Err(CheckError::Invalid(why)) if why.contains("signature"))
         );
 
         let crit = sign(
             json!({"alg": "RS256", "kid": "k1", "crit": ["exp"]}),
             &claims,
         );
-        assert!(matches!(check(&crit, &keys), Err(Refusal::Invalid(why)) if why.contains("crit")));
+        assert!(
+            matches!(check(&crit, &keys), Err(CheckError::Invalid(why)) if why.contains("crit"))
+        );
 
         assert_eq!(
             check(&sign(json!({"alg": "RS256", "kid": "k2"}), &claims), &keys),
-            Err(Refusal::UnknownKey)
+            Err(CheckError::UnknownKey)
         );
         for garbage in ["", "a.b", "a.b.c.d.e", "!!.??.**"] {
             assert!(
-                matches!(check(garbage, &keys), Err(Refusal::Invalid(_))),
+                matches!(check(garbage, &keys), Err(CheckError::Invalid(_))),
                 "{garbage}"
             );
         }
@@ -405,7 +402,7 @@ mod tests {
         assert!(check(&no_kid, &jwks(&[None])).is_ok());
         assert!(matches!(
             check(&no_kid, &jwks(&[Some("k1"), Some("k2")])),
-            Err(Refusal::Invalid(why)) if why.contains("several keys")
+            Err(CheckError::Invalid(why)) if why.contains("several keys")
         ));
     }
 }

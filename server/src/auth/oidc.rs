@@ -9,7 +9,7 @@
 //! not in the future, the nonce, and `at_hash` when present.
 
 use super::http::{HttpError, IdpHttp};
-use super::logout_token::{self, LogoutClaims, Refusal};
+use super::logout_token::{self, LogoutClaims};
 use crate::oidc_types::{
     AppClient, AppIdToken, AppIdTokenClaims, AppProviderMetadata, AppTokenResponse,
     AppUserInfoClaims,
@@ -403,14 +403,26 @@ impl OidcClient {
     where
         N: Fn(Option<&Nonce>) -> Result<(), String> + Clone,
     {
-        match self.check_id_token(&provider, token, access_token, nonce.clone()) {
+        self.check_with_refetch(provider, |provider| {
+            self.check_id_token(provider, token, access_token, nonce.clone())
+        })
+        .await
+        .map_err(CheckError::into_oidc)
+    }
+
+    /// Runs a token check against the cached keys; when the token's key is unknown, refetches
+    /// the JWKS (rate-limited) and checks once more.
+    async fn check_with_refetch<T>(
+        &self,
+        provider: Arc<Provider>,
+        check: impl Fn(&Provider) -> Result<T, CheckError>,
+    ) -> Result<T, CheckError> {
+        match check(&provider) {
             Err(CheckError::UnknownKey) => match self.refetch_jwks(&provider).await {
-                Some(provider) => self
-                    .check_id_token(&provider, token, access_token, nonce)
-                    .map_err(CheckError::into_oidc),
-                None => Err(CheckError::UnknownKey.into_oidc()),
+                Some(provider) => check(&provider),
+                None => Err(CheckError::UnknownKey),
             },
-            result => result.map_err(CheckError::into_oidc),
+            result => result,
         }
     }
 
@@ -506,22 +518,14 @@ impl OidcClient {
                 },
             )
         };
-        let result = match check(&provider) {
-            Err(Refusal::UnknownKey) => match self.refetch_jwks(&provider).await {
-                Some(provider) => check(&provider),
-                None => Err(Refusal::UnknownKey),
-            },
-            result => result,
-        };
-        result.map_err(|refusal| {
-            OidcError::InvalidLogoutToken(match refusal {
-                Refusal::UnknownKey => {
-                    "the logout token is signed with a key the identity provider does not publish"
-                        .into()
-                }
-                Refusal::Invalid(why) => why,
+        self.check_with_refetch(provider, check)
+            .await
+            .map_err(|err| {
+                OidcError::InvalidLogoutToken(match err {
+                    CheckError::UnknownKey => "the logout token is signed with a key the identity provider does not publish".into(),
+                    CheckError::Invalid(why) => why,
+                })
             })
-        })
     }
 
     /// Fetches userinfo with the new access token; its `sub` must be the ID token's.
@@ -573,7 +577,10 @@ impl OidcClient {
     }
 }
 
-enum CheckError {
+/// Why a signed token (ID or logout token) failed its check.
+#[derive(Debug, PartialEq, Eq)]
+pub enum CheckError {
+    /// Its key is not in the cached key set: worth one JWKS refetch.
     UnknownKey,
     Invalid(String),
 }
