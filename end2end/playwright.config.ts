@@ -44,6 +44,7 @@ const devIdp: IdpOptions = {
   familyName: 'Liddell',
   email: 'alice@example.com',
   tokenInBrowser: true,
+  backchannelLogout: true,
 };
 
 const oidcProvider: IdpOptions = { ...devIdp, origin: `http://localhost:${op}`, org: 'acme' };

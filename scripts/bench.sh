@@ -31,8 +31,7 @@ if [ "$(twiggy --version 2>/dev/null || true)" != "twiggy $TWIGGY_VERSION" ]; th
 fi
 
 step "release build"
-cargo leptos build --release --precompress
-scripts/compress-site.sh
+scripts/build-site.sh
 
 app_port=$(free_port)
 idp_port=$(free_port)

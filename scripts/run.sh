@@ -5,8 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
-cargo leptos build --release --precompress
-scripts/compress-site.sh
+scripts/build-site.sh
 # What `cargo leptos serve` would set; the server reads everything else from the environment
 # and .env (LEPTOS_SITE_ADDR defaults to 127.0.0.1:3000).
 export LEPTOS_OUTPUT_NAME=asgardeo-leptos LEPTOS_SITE_ROOT=target/site LEPTOS_SITE_PKG_DIR=pkg LEPTOS_ENV=PROD

@@ -52,7 +52,8 @@ fi
 # wasm-opt (binaryen) and Playwright, from package-lock.json. cargo-leptos finds wasm-opt in
 # node_modules/.bin before anything else on PATH; browsers are never downloaded.
 if ! node_modules/.bin/wasm-opt --version 2>/dev/null | grep -q 'version 132' \
-  || ! [ -x node_modules/.bin/playwright ]; then
+  || ! [ -x node_modules/.bin/playwright ] \
+  || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   step "npm ci (binaryen 132 for wasm-opt, Playwright)"
   PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund
 fi

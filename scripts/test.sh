@@ -12,9 +12,8 @@ scripts/setup.sh --test
 step "cargo test (unit and integration tests)"
 cargo test --locked --workspace --exclude frontend
 
-step "cargo leptos build --release"
-cargo leptos build --release --precompress
-scripts/compress-site.sh
+step "release build (server, split wasm)"
+scripts/build-site.sh
 
 step "Playwright (Chromium) end-to-end tests"
 export E2E_APP_PORT="${E2E_APP_PORT:-$(free_port)}"

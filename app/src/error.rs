@@ -3,7 +3,7 @@
 //! Each variant's message is written for the person in front of the page: it says what went
 //! wrong and what to do. Internal causes are logged on the server and never sent to the browser.
 
-use leptos::server_fn::{codec::JsonEncoding, error::FromServerFnError, error::ServerFnErrorErr};
+use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
@@ -37,6 +37,9 @@ pub enum AppError {
     /// The session store (Redis, SQLite) is unavailable: 503.
     #[error("The session store is unavailable right now; try again in a moment.")]
     StoreUnavailable,
+    /// 400: a server function was called with a body it cannot read (not the browser's doing).
+    #[error("The request was malformed.")]
+    BadRequest,
     /// A server function could not be called or its answer not read.
     #[error("The request to the server failed: {0}")]
     Transport(String),
@@ -67,15 +70,24 @@ impl AppError {
             | AppError::IdpUnreachable(_)
             | AppError::Network { .. } => 502,
             AppError::StoreUnavailable => 503,
+            AppError::BadRequest => 400,
             AppError::Transport(_) | AppError::Internal => 500,
         }
     }
 }
 
 impl FromServerFnError for AppError {
-    type Encoder = JsonEncoding;
+    type Encoder = crate::codec::Json;
 
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
-        AppError::Transport(value.to_string())
+        match value {
+            // On the server these mean the request was not one the app's own client sends.
+            #[cfg(feature = "ssr")]
+            ServerFnErrorErr::Args(_)
+            | ServerFnErrorErr::MissingArg(_)
+            | ServerFnErrorErr::Deserialization(_)
+            | ServerFnErrorErr::UnsupportedRequestMethod(_) => AppError::BadRequest,
+            other => AppError::Transport(other.to_string()),
+        }
     }
 }

@@ -1,26 +1,27 @@
 //! asgardeo-leptos: the pages, components and server functions of the app.
 //!
-//! Compiled twice: with `ssr` into the axum server, which renders every page (and answers the
-//! server functions), and with `hydrate` into the wasm the browser runs. Leptos runs in islands
-//! mode: pages are plain server-rendered HTML and only `#[island]` components hydrate, so the
-//! browser downloads the code of the one interactive part, not of the router and every page.
+//! Compiled twice: with `ssr` into the axum server, which renders every page first (and answers
+//! the server functions), and with `hydrate` into the wasm the browser runs, which hydrates the
+//! whole app and then runs `leptos_router` in the browser: links change the page without
+//! reloading the document. Each page is a lazy route, so the browser downloads the code of the
+//! pages it shows (`cargo leptos build --split`).
 
 pub mod auth;
+pub mod codec;
 pub mod components;
 pub mod error;
 pub mod names;
 pub mod pages;
 pub mod scim;
 
-use auth::{load_auth_state, AuthState};
-use error::AppError;
+use components::RouteAnnouncer;
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, HashedStylesheet, MetaTags, Title};
+use leptos_meta::{provide_meta_context, HashedStylesheet, MetaTags};
 use leptos_router::{
     components::{Route, Router, Routes},
-    SsrMode, StaticSegment,
+    Lazy, SsrMode, StaticSegment,
 };
-use names::paths;
+use names::{ids, paths};
 
 /// The HTML document around the app, rendered on the server.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -33,7 +34,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="color-scheme" content="light dark"/>
                 <link rel="icon" type="image/svg+xml" href="/favicon.svg"/>
                 <HashedStylesheet options=options.clone() id="leptos"/>
-                {has_islands().then(|| view! { <HydrationScripts options islands=true/> })}
+                <AutoReload options=options.clone()/>
+                <HydrationScripts options/>
                 <MetaTags/>
             </head>
             <body>
@@ -43,52 +45,35 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     }
 }
 
-/// Whether the page being rendered has an island to hydrate. Only `/client-profile` does; every
-/// other page is complete as HTML and downloads no wasm at all. A page that gains an island must
-/// be listed here.
-fn has_islands() -> bool {
-    #[cfg(feature = "ssr")]
-    return use_context::<http::request::Parts>()
-        .is_some_and(|parts| parts.uri.path() == paths::CLIENT_PROFILE);
-    #[cfg(not(feature = "ssr"))]
-    return true;
-}
-
-/// Who is signed in, loaded once per page load and shared by every page.
-#[derive(Clone, Copy)]
-pub struct AuthResource(pub Resource<Result<AuthState, AppError>>);
-
-/// The auth state provided by [`App`].
-pub fn use_auth() -> Resource<Result<AuthState, AppError>> {
-    expect_context::<AuthResource>().0
-}
-
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
-    provide_context(AuthResource(Resource::new(|| (), |_| load_auth_state())));
+    auth::provide_auth();
+    let announcer = RouteAnnouncer::provide();
 
+    // Every page renders completely on the server before a byte is sent (`SsrMode::Async`): a
+    // protected page can still answer with a redirect, and a browser without JavaScript gets
+    // whole pages, not streamed fragments it cannot assemble.
     view! {
-        <Title text="asgardeo-leptos"/>
         <Router>
+            <a class="skip-link" href="#main">"Skip to content"</a>
             <components::Header/>
-            <main class="container">
+            <main id=ids::MAIN class="container" tabindex="-1">
                 <Routes fallback=pages::NotFound>
-                    <Route path=StaticSegment("") view=pages::HomePage/>
-                    // Protected pages render only after the session is known, so that the server
-                    // can still answer with a redirect when nobody is signed in.
+                    <Route path=StaticSegment("") view={Lazy::<pages::HomePage>::new()} ssr=SsrMode::Async/>
                     <Route
                         path=StaticSegment(&paths::CLIENT_PROFILE[1..])
-                        view=pages::ClientProfilePage
+                        view={Lazy::<pages::ClientProfilePage>::new()}
                         ssr=SsrMode::Async
                     />
                     <Route
                         path=StaticSegment(&paths::SERVER_PROFILE[1..])
-                        view=pages::ServerProfilePage
+                        view={Lazy::<pages::ServerProfilePage>::new()}
                         ssr=SsrMode::Async
                     />
                 </Routes>
             </main>
+            {announcer.view()}
         </Router>
     }
 }

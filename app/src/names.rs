@@ -18,6 +18,12 @@ pub mod paths {
     pub const BACKCHANNEL_LOGOUT: &str = "/api/auth/backchannel-logout";
     /// Same-origin proxy for scim2/Me, used when the access token is kept out of JavaScript.
     pub const ME_PROXY: &str = "/api/scim2/Me";
+    /// Server-sent events: the end of this browser's session, pushed to an open tab.
+    pub const AUTH_EVENTS: &str = "/api/auth/events";
+    /// The server functions the browser calls (`POST`).
+    pub const FN_AUTH_STATE: &str = "/api/auth_state";
+    pub const FN_AUTH_STATE_PEEK: &str = "/api/auth_state_peek";
+    pub const FN_SERVER_PROFILE: &str = "/api/server_profile";
 }
 
 /// `id` attributes the tests look for.
@@ -38,6 +44,9 @@ pub mod ids {
     pub const ERROR_MESSAGE: &str = "error-message";
     pub const ERROR_ACTION: &str = "error-action";
     pub const FLASH: &str = "flash";
+    pub const WHO: &str = "who";
+    pub const MAIN: &str = "main";
+    pub const ROUTE_ANNOUNCER: &str = "route-announcer";
 }
 
 /// Builds the sign-in URL that brings the user back to `path` afterwards.
@@ -80,6 +89,10 @@ mod tests {
             ("REFRESH", paths::REFRESH),
             ("BACKCHANNEL_LOGOUT", paths::BACKCHANNEL_LOGOUT),
             ("ME_PROXY", paths::ME_PROXY),
+            ("AUTH_EVENTS", paths::AUTH_EVENTS),
+            ("FN_AUTH_STATE", paths::FN_AUTH_STATE),
+            ("FN_AUTH_STATE_PEEK", paths::FN_AUTH_STATE_PEEK),
+            ("FN_SERVER_PROFILE", paths::FN_SERVER_PROFILE),
         ];
         let ids = [
             ("SIGN_IN", ids::SIGN_IN),
@@ -98,6 +111,9 @@ mod tests {
             ("ERROR_MESSAGE", ids::ERROR_MESSAGE),
             ("ERROR_ACTION", ids::ERROR_ACTION),
             ("FLASH", ids::FLASH),
+            ("WHO", ids::WHO),
+            ("MAIN", ids::MAIN),
+            ("ROUTE_ANNOUNCER", ids::ROUTE_ANNOUNCER),
         ];
         let object = |pairs: &[(&str, &str)]| {
             pairs

@@ -2,13 +2,17 @@
 // for the end-to-end tests: issuer http://localhost:<port>/t/acme/oauth2/token, a login form
 // (fields `username` and `password`), PKCE required, refresh tokens, RP-initiated logout, and a
 // /t/acme/scim2/Me route that checks the bearer token (401 invalid, 403 without internal_login)
-// with CORS for the app.
+// with CORS for the app, and back-channel logout to the app.
 //
 // Environment: OP_PORT (default 9444), APP_URL (default http://localhost:3000), OP_CLIENT_ID,
 // OP_CLIENT_SECRET. Started by end2end/playwright.config.ts on loopback.
 import crypto from 'node:crypto';
+import dns from 'node:dns';
 import http from 'node:http';
 import Provider from 'oidc-provider';
+
+// The app listens on 127.0.0.1; `localhost` must not resolve to ::1 first for the back channel.
+dns.setDefaultResultOrder('ipv4first');
 
 const port = Number(process.env.OP_PORT ?? 9444);
 const appUrl = (process.env.APP_URL ?? 'http://localhost:3000').replace(/\/$/, '');
@@ -42,6 +46,9 @@ const provider = new Provider(issuer, {
     grant_types: ['authorization_code', 'refresh_token'],
     response_types: ['code'],
     token_endpoint_auth_method: 'client_secret_basic',
+    // Like an Asgardeo application with back-channel logout configured.
+    backchannel_logout_uri: `${appUrl}/api/auth/backchannel-logout`,
+    backchannel_logout_session_required: true,
   }],
   jwks: { keys: [signingKey] },
   cookies: { keys: [crypto.randomBytes(32).toString('hex')] },
@@ -58,6 +65,12 @@ const provider = new Provider(issuer, {
     };
   },
   pkce: { required: () => true },
+  // Its outgoing requests (the back channel) refuse loopback addresses, where the app runs in
+  // these tests: let them through.
+  fetch(url, options) {
+    delete options.dispatcher;
+    return globalThis.fetch(url, options);
+  },
   // Like Asgardeo: refresh tokens for every code grant of a client allowed to refresh.
   async issueRefreshToken(_ctx, client) {
     return client.grantTypeAllowed('refresh_token');
@@ -76,6 +89,7 @@ const provider = new Provider(issuer, {
   interactions: { url: (_ctx, interaction) => `/t/${org}/interaction/${interaction.uid}` },
   features: {
     devInteractions: { enabled: false },
+    backchannelLogout: { enabled: true },
     rpInitiatedLogout: {
       enabled: true,
       // Asgardeo signs out at once for a valid id_token_hint: submit the confirmation form.
@@ -186,5 +200,8 @@ const server = http.createServer(async (req, res) => {
     if (!res.headersSent) send(res, 500, { 'content-type': 'text/plain' }, 'internal error');
   }
 });
+provider.on('backchannel.error', (_ctx, err, client) => console.error(`back-channel logout to ${client.clientId} failed: ${err.message} ${err.cause?.message ?? err.cause ?? ""}`));
+provider.on('backchannel.success', (_ctx, client) => console.log(`back-channel logout sent to ${client.clientId}`));
+
 server.listen(port, '127.0.0.1', () => console.log(`oidc-provider (org ${org}) on ${issuer}`));
 for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => server.close(() => process.exit(0)));

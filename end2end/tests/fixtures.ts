@@ -21,10 +21,12 @@ export type IdpOptions = {
   email: string;
   /** Whether /api/auth/session hands the browser the access token (AUTH_EXPOSE_ACCESS_TOKEN). */
   tokenInBrowser: boolean;
+  /** Whether the IdP tells the app through the back channel when a user signs out there. */
+  backchannelLogout: boolean;
 };
 
 export const test = base.extend<{ idp: IdpOptions; failOnPanics: void }>({
-  idp: [{ origin: '', org: '', username: '', password: '', givenName: '', familyName: '', email: '', tokenInBrowser: true }, { option: true }],
+  idp: [{ origin: '', org: '', username: '', password: '', givenName: '', familyName: '', email: '', tokenInBrowser: true, backchannelLogout: false }, { option: true }],
   // Every test fails if the page throws or the wasm panics (a hydration error, say), even when
   // what the test looks at happens to be right in the server-rendered HTML.
   failOnPanics: [

@@ -8,6 +8,7 @@ use app::auth::SessionUser;
 use criterion::{criterion_group, criterion_main, Criterion};
 use server::{
     auth::{
+        events::EventBus,
         http::IdpHttp,
         oidc::OidcClient,
         scim::ScimClient,
@@ -47,12 +48,16 @@ fn service(runtime: &tokio::runtime::Runtime) -> (Arc<AuthService>, Arc<AnyStore
         .expect("memory store");
     let store = Arc::new(AnyStore(backend.clone()));
     let scim = ScimClient::new(http, config.me_endpoint.clone());
+    let events = runtime
+        .block_on(EventBus::start(backend.clone()))
+        .expect("event bus");
     let auth = AuthService {
         config: Arc::new(config),
         oidc,
         scim,
         backend,
         locks: Default::default(),
+        events,
     };
     (Arc::new(auth), store)
 }

@@ -8,6 +8,7 @@
 
 use crate::auth::{oidc::OidcError, session::StoreError};
 use app::{
+    error::AppError,
     names::{paths, sign_in_url},
     pages::{ErrorDocument, ErrorPageInfo},
 };
@@ -183,4 +184,42 @@ pub async fn render_error_pages(
 fn render_error_document(options: &LeptosOptions, info: ErrorPageInfo) -> String {
     let owner = Owner::new();
     owner.with(|| view! { <ErrorDocument options=options.clone() info/> }.to_html())
+}
+
+/// Gives a server function's error response the status of its error: 401 without a session,
+/// 400 for a request the app's client does not send, 502/503 when the IdP or the store fails.
+/// (Leptos answers every server-function error with 500.)
+pub async fn server_fn_status(request: Request, next: Next) -> Response {
+    let is_api = request.uri().path().starts_with("/api/");
+    let mut response = next.run(request).await;
+    if is_api && !response.headers().contains_key(header::CACHE_CONTROL) {
+        // What the API answers is about the user: never cached.
+        response
+            .headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    if !response
+        .headers()
+        .contains_key(leptos::server_fn::error::SERVER_FN_ERROR_HEADER)
+    {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    // Error bodies are a few hundred bytes of JSON.
+    let bytes = match axum::body::to_bytes(body, 64 * 1024).await {
+        Ok(bytes) => bytes,
+        Err(_) => return (StatusCode::INTERNAL_SERVER_ERROR, parts.headers).into_response(),
+    };
+    if let Ok(error) = serde_json::from_slice::<AppError>(&bytes) {
+        if let Ok(status) = StatusCode::from_u16(error.status()) {
+            parts.status = status;
+        }
+        if error.status() >= 500 {
+            tracing::warn!(%parts.status, error = %error, "server function failed");
+        }
+    }
+    parts
+        .headers
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Response::from_parts(parts, axum::body::Body::from(bytes))
 }

@@ -2,10 +2,18 @@
 //! OIDC client, the session layer, the Leptos routes, and the middleware around them.
 
 use crate::{
-    auth::{self, csrf::AppOrigin, http::IdpHttp, oidc::OidcClient, scim::ScimClient, AuthService},
+    auth::{
+        self,
+        csrf::AppOrigin,
+        events::{AuthEvent, EventBus},
+        http::IdpHttp,
+        oidc::OidcClient,
+        scim::ScimClient,
+        AuthService,
+    },
     config::{derive_me_endpoint, Config, Provider, Secret},
     dev_idp::{self, DevClient, DevIdp, DevIdpSettings},
-    error::render_error_pages,
+    error::{render_error_pages, server_fn_status},
     sessions::{AnyStore, SessionBackend},
     AppState,
 };
@@ -14,7 +22,7 @@ use app::{auth::ssr::Backend, shell, App};
 use axum::{
     extract::Request,
     http::{header, HeaderValue},
-    middleware::from_fn_with_state,
+    middleware::{from_fn, from_fn_with_state},
     Router,
 };
 use leptos::prelude::*;
@@ -34,6 +42,7 @@ pub struct Application {
     listener: TcpListener,
     router: Router,
     dev_idp: Option<DevIdp>,
+    events: Arc<EventBus>,
     pub addr: SocketAddr,
     /// The development IdP's issuer, when it runs.
     pub dev_idp_issuer: Option<Url>,
@@ -128,6 +137,7 @@ impl Application {
         )?;
         let backend = SessionBackend::connect(&config.session_store).await?;
         tracing::info!(store = backend.name(), "sessions ready");
+        let events = EventBus::start(backend.clone()).await?;
         let config = Arc::new(config);
         let auth = Arc::new(AuthService {
             config: config.clone(),
@@ -135,6 +145,7 @@ impl Application {
             scim: ScimClient::new(http, me_endpoint),
             backend,
             locks: Default::default(),
+            events: events.clone(),
         });
         let router = router(auth, leptos_options)?;
         Ok(Application {
@@ -143,6 +154,7 @@ impl Application {
             dev_idp_issuer: dev_idp.as_ref().map(|d| d.issuer.clone()),
             dev_idp,
             addr,
+            events,
         })
     }
 
@@ -159,9 +171,12 @@ impl Application {
             }))
         });
         tracing::info!("listening on http://{}", self.addr);
+        let events = self.events;
         let served = axum::serve(self.listener, self.router)
             .with_graceful_shutdown(async move {
                 shutdown.await;
+                // Open event streams would hold the shutdown up until they end.
+                events.publish(AuthEvent::Shutdown).await;
                 let _ = stop_tx.send(true);
             })
             .await;
@@ -201,6 +216,7 @@ fn router(auth: Arc<AuthService>, leptos_options: LeptosOptions) -> anyhow::Resu
             move || shell(options.clone())
         })
         .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(context, shell))
+        .layer(from_fn(server_fn_status))
         .layer(from_fn_with_state(AppOrigin(config.origin().into()), auth::csrf::refuse_cross_site))
         .layer(from_fn_with_state(leptos_options, render_error_pages))
         .layer(session_layer(&config, AnyStore(auth_backend))?)

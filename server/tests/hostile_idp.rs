@@ -541,6 +541,20 @@ async fn scim_failures_on_the_server_profile_say_what_happened_with_the_right_st
             "{scim:?}: {html}"
         );
         assert!(html.contains(says), "{scim:?}: {html}");
+
+        // The same failure through the server function, as the browser calls it after a
+        // client-side navigation: the same status, the same message.
+        let call = browser
+            .post(setup.app.url("/api/server_profile"))
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .header("sec-fetch-site", "same-origin")
+            .body("{}")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(call.status(), status, "server function, {scim:?}");
+        let error: app::error::AppError = call.json().await.unwrap();
+        assert!(error.to_string().contains(says), "{scim:?}: {error}");
     }
     // None of that ended the session.
     assert_eq!(

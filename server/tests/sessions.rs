@@ -538,3 +538,158 @@ async fn with_the_token_kept_server_side_the_browser_uses_the_same_origin_proxy(
         "the page calls the proxy"
     );
 }
+
+#[tokio::test]
+async fn looking_at_the_session_from_a_focused_window_never_extends_it() {
+    let app = spawn_app(&[("AUTH_SESSION_IDLE_TIMEOUT", "4")]).await;
+    let peeking = app.new_browser();
+    let visiting = app.new_browser();
+    sign_in(&app, &peeking, "/", "alice", "alice-pass").await;
+    sign_in(&app, &visiting, "/", "alice", "alice-pass").await;
+    let call = |browser: &Client, path: &'static str| {
+        browser
+            .post(app.url(path))
+            .header(header::CONTENT_TYPE, "application/json")
+            .header("sec-fetch-site", "same-origin")
+            .body("{}")
+            .send()
+    };
+
+    // Halfway through the idle timeout, one browser looks (a focused window) and the other
+    // visits a page.
+    tokio::time::sleep(Duration::from_millis(2_200)).await;
+    let looked: serde_json::Value = call(&peeking, "/api/auth_state_peek")
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(looked["user"]["email"], "alice");
+    let visited: serde_json::Value = call(&visiting, "/api/auth_state")
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(visited["user"]["email"], "alice");
+
+    // Past the idle timeout counted from sign-in: the visit kept its session going, the look
+    // did not.
+    tokio::time::sleep(Duration::from_millis(2_400)).await;
+    assert_eq!(
+        session_json(&app, &visiting).await["user"]["email"],
+        "alice"
+    );
+    let looked: serde_json::Value = call(&peeking, "/api/auth_state_peek")
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(looked["user"], serde_json::Value::Null, "{looked}");
+}
+
+/// Opens `/api/auth/events` for `browser`.
+async fn open_events(app: &TestApp, browser: &Client) -> reqwest::Response {
+    browser
+        .get(app.url("/api/auth/events"))
+        .header(header::ACCEPT, "text/event-stream")
+        .send()
+        .await
+        .unwrap()
+}
+
+/// The name of the next event on `stream` (comments and keep-alives skipped); `None` when the
+/// stream ends without one. Gives up after 10 s, which is a failure, not a measurement.
+async fn next_event(stream: &mut reqwest::Response) -> Option<String> {
+    let mut text = String::new();
+    let read = async {
+        while let Ok(Some(chunk)) = stream.chunk().await {
+            text.push_str(&String::from_utf8_lossy(&chunk));
+            if let Some(name) = text
+                .lines()
+                .find_map(|line| line.strip_prefix("event:").map(|n| n.trim().to_owned()))
+            {
+                return Some(name);
+            }
+        }
+        None
+    };
+    tokio::time::timeout(Duration::from_secs(10), read)
+        .await
+        .expect("an event or the end of the stream within 10 s")
+}
+
+async fn sign_out(app: &TestApp, browser: &Client) {
+    let out = browser
+        .post(app.url("/api/auth/signout"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.status(), StatusCode::SEE_OTHER);
+    // On to the IdP's logout, which may call the app's back channel.
+    let _ = browser.get(location(&out)).send().await.unwrap();
+}
+
+#[tokio::test]
+async fn an_open_tab_hears_when_its_session_ends_and_strangers_get_no_stream() {
+    let app = spawn_app(&[]).await;
+
+    let stranger = open_events(&app, &app.new_browser()).await;
+    assert_eq!(
+        stranger.status(),
+        StatusCode::NO_CONTENT,
+        "nobody signed in: no stream"
+    );
+
+    let browser = app.new_browser();
+    sign_in(&app, &browser, "/", "alice", "alice-pass").await;
+    let mut stream = open_events(&app, &browser).await;
+    assert_eq!(stream.status(), StatusCode::OK);
+    assert_eq!(stream.headers()[header::CONTENT_TYPE], "text/event-stream");
+
+    // A session holds a few streams at most; a browser needs one.
+    let mut spare = Vec::new();
+    for _ in 1..server::auth::events::STREAMS_PER_SESSION {
+        let extra = open_events(&app, &browser).await;
+        assert_eq!(extra.status(), StatusCode::OK);
+        spare.push(extra);
+    }
+    let too_many = open_events(&app, &browser).await;
+    assert_eq!(too_many.status(), StatusCode::TOO_MANY_REQUESTS);
+    drop(spare);
+
+    // Signed out (say, in another tab of this browser): the open stream says so.
+    sign_out(&app, &browser).await;
+    assert_eq!(next_event(&mut stream).await.as_deref(), Some("signed-out"));
+    assert_eq!(next_event(&mut stream).await, None, "and then ends");
+    let again = open_events(&app, &browser).await;
+    assert_eq!(
+        again.status(),
+        StatusCode::NO_CONTENT,
+        "no stream after sign-out"
+    );
+}
+
+#[tokio::test]
+async fn a_back_channel_logout_reaches_streams_held_by_another_instance() {
+    let redis = RedisServer::start().await;
+    let url = redis.url();
+    let (_idp, apps) = apps(2, Duration::from_secs(3600), &[("SESSION_STORE", &url)]).await;
+    // The IdP sends its logout tokens to A; this browser's stream is held by B.
+    let (a, b) = (&apps[0], &apps[1]);
+    let open = a.new_browser();
+    sign_in(b, &open, "/", "alice", "alice-pass").await;
+    let mut stream = open_events(b, &open).await;
+    assert_eq!(stream.status(), StatusCode::OK);
+
+    // alice signs out in another browser; the IdP ends all her IdP sessions and tells A.
+    let elsewhere = a.new_browser();
+    sign_in(a, &elsewhere, "/", "alice", "alice-pass").await;
+    sign_out(a, &elsewhere).await;
+
+    assert_eq!(next_event(&mut stream).await.as_deref(), Some("signed-out"));
+    let (status, html) = profile_page(b, &open, "/server-profile").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(html.contains(reasons::LOGGED_OUT_AT_IDP), "{html}");
+}

@@ -550,7 +550,8 @@ async fn a_cross_site_post_to_a_server_function_is_refused() {
         let mut request = app
             .browser
             .post(app.url("/api/server_profile"))
-            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+            .header(header::CONTENT_TYPE, "application/json")
+            .body("{}");
         for (name, value) in headers {
             request = request.header(*name, *value);
         }
@@ -572,4 +573,88 @@ async fn a_cross_site_post_to_a_server_function_is_refused() {
     assert_eq!(own.status(), StatusCode::OK);
     let profile: serde_json::Value = own.json().await.unwrap();
     assert_eq!(profile["given_name"], "Alice");
+}
+
+/// The browser's call of the server-profile server function, as the wasm makes it.
+async fn call_server_profile(
+    app: &TestApp,
+    browser: &reqwest::Client,
+    body: &str,
+) -> reqwest::Response {
+    browser
+        .post(app.url("/api/server_profile"))
+        .header(header::CONTENT_TYPE, "application/json")
+        .header("sec-fetch-site", "same-origin")
+        .body(body.to_owned())
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_server_profile_function_answers_with_a_status_that_says_whose_fault_it_is() {
+    let app = spawn_app(&[]).await;
+
+    // Nobody signed in: 401, and the app's own words.
+    let anonymous = call_server_profile(&app, &app.browser, "{}").await;
+    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        anonymous.headers()[header::CACHE_CONTROL],
+        "no-store",
+        "nothing about a user is cached"
+    );
+    assert_eq!(anonymous.text().await.unwrap(), r#""NotSignedIn""#);
+
+    sign_in(&app, &app.browser, "/", "alice", "alice-pass").await;
+
+    // A body the app's client never sends: 400, not 500.
+    for malformed in ["not json", r#"{"unexpected": ["shape"#, ""] {
+        let response = call_server_profile(&app, &app.browser, malformed).await;
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{malformed:?}");
+        assert_eq!(response.text().await.unwrap(), r#""BadRequest""#);
+    }
+
+    // Signed in: the profile fields, and no token.
+    let ok = call_server_profile(&app, &app.browser, "{}").await;
+    assert_eq!(ok.status(), StatusCode::OK);
+    assert_eq!(ok.headers()[header::CACHE_CONTROL], "no-store");
+    let body = ok.text().await.unwrap();
+    let profile: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(profile["given_name"], "Alice");
+    assert_eq!(profile["family_name"], "Liddell");
+    assert_eq!(profile["emails"][0], "alice@example.com");
+    let session = session_json(&app, &app.browser).await;
+    let token = session["access_token"].as_str().unwrap();
+    assert!(
+        !body.contains(token),
+        "the access token never crosses: {body}"
+    );
+    assert!(!body.to_lowercase().contains("token"), "{body}");
+}
+
+#[tokio::test]
+async fn the_auth_state_functions_tell_the_browser_who_is_signed_in() {
+    let app = spawn_app(&[]).await;
+    let call = |path: &'static str| {
+        app.browser
+            .post(app.url(path))
+            .header(header::CONTENT_TYPE, "application/json")
+            .header("sec-fetch-site", "same-origin")
+            .body("{}")
+            .send()
+    };
+    for path in ["/api/auth_state", "/api/auth_state_peek"] {
+        let state: serde_json::Value = call(path).await.unwrap().json().await.unwrap();
+        assert_eq!(state["user"], serde_json::Value::Null, "{path}");
+    }
+    sign_in(&app, &app.browser, "/", "alice", "alice-pass").await;
+    for path in ["/api/auth_state", "/api/auth_state_peek"] {
+        let response = call(path).await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        let body = response.text().await.unwrap();
+        let state: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(state["user"]["email"], "alice", "{path}");
+        assert_eq!(state["user"]["given_name"], "Alice", "{path}");
+        assert!(!body.to_lowercase().contains("token\":"), "{path}: {body}");
+    }
 }

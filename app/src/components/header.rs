@@ -1,16 +1,20 @@
-use crate::{names::paths, use_auth};
+use crate::{
+    auth::{use_auth, AuthStatus},
+    names::{ids, paths},
+};
 use leptos::prelude::*;
 use leptos_router::components::A;
 
-/// The bar at the top of every page: the app's name and who is signed in.
+/// The bar at the top of every page: the app's name and who is signed in, kept current as the
+/// session changes (in this tab or another).
 #[component]
 pub fn Header() -> impl IntoView {
     let auth = use_auth();
-    let who = move || {
-        auth.get()
-            .and_then(Result::ok)
-            .and_then(|state| state.user)
-            .map(|user| view! { <span class="who">{user.email}</span> })
+    let who = move || match auth.status() {
+        AuthStatus::Authenticated(user) => {
+            Some(view! { <span id=ids::WHO class="who">"Signed in as " {user.email}</span> })
+        }
+        AuthStatus::Loading | AuthStatus::Unauthenticated => None,
     };
     view! {
         <header class="topbar">

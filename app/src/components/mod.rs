@@ -1,13 +1,15 @@
 //! Widgets shared by the pages.
 
 mod header;
+mod page_title;
 mod profile;
 mod protected;
 mod sign_out;
 mod status;
 
 pub use header::Header;
+pub use page_title::{PageTitle, RouteAnnouncer};
 pub use profile::{ProfileError, ProfileFields};
-pub use protected::Protected;
+pub use protected::{Protected, SessionCheck};
 pub use sign_out::SignOutButton;
 pub use status::{ErrorBox, Loading};

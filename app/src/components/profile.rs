@@ -25,14 +25,6 @@ pub fn ProfileFields(profile: ScimProfile) -> impl IntoView {
 /// Why the profile could not be shown.
 #[component]
 pub fn ProfileError(error: AppError, return_to: &'static str) -> impl IntoView {
-    // Rendered on the server, the page answers with the error's status, not 200.
-    #[cfg(feature = "ssr")]
-    if let (Some(response), Ok(status)) = (
-        use_context::<leptos_axum::ResponseOptions>(),
-        http::StatusCode::from_u16(error.status()),
-    ) {
-        response.set_status(status);
-    }
     view! {
         <div id=ids::PROFILE_ERROR>
             <ErrorBox title="Failed to fetch user details" error return_to/>

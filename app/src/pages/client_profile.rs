@@ -1,74 +1,76 @@
 //! `/client-profile`: scim2/Me fetched by the browser, as the Next.js guide does.
 //!
-//! The page is rendered on the server like every other; only [`ClientProfile`] is an island,
-//! hydrated in the browser, where it asks `/api/auth/session` for the access token and calls the
-//! IdP's scim2/Me with it (or, with `AUTH_EXPOSE_ACCESS_TOKEN=false`, the same-origin proxy).
-//! It is the only wasm this app ships, which keeps the download small (see README → Performance).
+//! The server renders the page with a loading state; in the browser (after hydration, or after a
+//! client-side navigation) [`ClientProfile`] asks `/api/auth/session` for the access token and
+//! calls the IdP's scim2/Me with it, or, with `AUTH_EXPOSE_ACCESS_TOKEN=false`, the same-origin
+//! proxy.
 
 use crate::{
-    auth::AuthState,
-    components::{Loading, ProfileError, ProfileFields, Protected, SignOutButton},
+    components::{
+        Loading, PageTitle, ProfileError, ProfileFields, Protected, SessionCheck, SignOutButton,
+    },
     error::AppError,
     names::{ids, paths},
     scim::ScimProfile,
-    use_auth,
 };
 use leptos::{either::EitherOf3, prelude::*};
-use leptos_router::components::A;
+use leptos_router::{components::A, lazy_route, LazyRoute};
 
-/// Where the island reads its settings (rendered by the server beside it).
-const CONFIG_ID: &str = "client-profile-config";
+pub struct ClientProfilePage {
+    session: SessionCheck,
+}
 
-#[component]
-pub fn ClientProfilePage() -> impl IntoView {
-    let auth = use_auth();
-    // Protected has resolved the session before rendering this, on the server.
-    let config = move || {
-        auth.get().and_then(Result::ok).map(
-            |AuthState {
-                 me_endpoint,
-                 token_in_browser,
-                 ..
-             }| {
-                view! {
-                    <div
-                        id=CONFIG_ID
-                        hidden
-                        data-me-endpoint=me_endpoint
-                        data-token-in-browser=token_in_browser.to_string()
-                    ></div>
-                }
-            },
-        )
-    };
-    view! {
-        <Protected path=paths::CLIENT_PROFILE>
-            <section class="card">
-                <h1>"Profile Page"</h1>
-                <p class="muted">"Fetched by your browser from scim2/Me."</p>
-                {config}
-                <ClientProfile/>
-                <div class="actions">
-                    <A href=paths::HOME attr:id=ids::GO_HOME>"Go to index page"</A>
-                    <SignOutButton/>
-                </div>
-            </section>
-        </Protected>
+#[lazy_route]
+impl LazyRoute for ClientProfilePage {
+    fn data() -> Self {
+        ClientProfilePage {
+            session: SessionCheck::start(),
+        }
+    }
+
+    fn view(this: Self) -> AnyView {
+        view! {
+            <PageTitle text="Client-side profile"/>
+            <Protected path=paths::CLIENT_PROFILE session=this.session>
+                <section class="card">
+                    <h1>"Profile Page"</h1>
+                    <p class="muted">"Fetched by your browser from scim2/Me."</p>
+                    <ClientProfile/>
+                    <noscript>
+                        <p>
+                            "Your browser fetches this profile with JavaScript, which is off. "
+                            <a href=paths::SERVER_PROFILE>"The server-side profile"</a>
+                            " works without it."
+                        </p>
+                    </noscript>
+                    <div class="actions">
+                        <A href=paths::HOME attr:id=ids::GO_HOME>"Go to index page"</A>
+                        <SignOutButton/>
+                    </div>
+                </section>
+            </Protected>
+        }
+        .into_any()
     }
 }
 
-/// The profile, fetched after hydration. The server renders the loading state, and so does the
+/// The profile, fetched in the browser. The server renders the loading state, and so does the
 /// first render in the browser, so the two match.
-#[island]
+#[component]
 fn ClientProfile() -> impl IntoView {
     let profile = RwSignal::new(None::<Result<ScimProfile, AppError>>);
-    Effect::new(move |_| {
-        leptos::task::spawn_local(async move {
-            if let Some(result) = fetch_profile().await {
-                profile.set(Some(result));
-            }
+    #[cfg(feature = "hydrate")]
+    {
+        let auth = crate::auth::use_auth();
+        // Effects run only in the browser, once the component is on the page.
+        Effect::new(move |_| {
+            leptos::task::spawn_local(async move {
+                if let Some(result) = browser::fetch_profile(auth).await {
+                    profile.set(Some(result));
+                }
+            });
         });
-    });
+    }
     view! {
         {move || match profile.get() {
             None => EitherOf3::A(view! { <Loading text="Loading your profile…"/> }),
@@ -80,32 +82,15 @@ fn ClientProfile() -> impl IntoView {
     }
 }
 
-/// Asks the session for the access token and calls scim2/Me with it, as the guide does; or, when
-/// the server keeps tokens out of JavaScript, calls the same-origin proxy. A 401 gets one retry
-/// with a token the server refreshed. `None` when the page is being reloaded: the session ended,
-/// and the server's page will say why.
 #[cfg(feature = "hydrate")]
-async fn fetch_profile() -> Option<Result<ScimProfile, AppError>> {
+mod browser {
     use crate::{
-        names::form_encode,
-        scim::{json, JsonView, SCIM_MEDIA_TYPE},
+        auth::{Auth, AuthState},
+        error::AppError,
+        names::{form_encode, paths},
+        scim::{interpret_me_response, json, JsonView, ScimProfile, SCIM_MEDIA_TYPE},
     };
     use gloo_net::http::{Request, Response};
-
-    struct Config {
-        me_endpoint: String,
-        token_in_browser: bool,
-    }
-
-    fn config() -> Option<Config> {
-        let element = web_sys::window()?
-            .document()?
-            .get_element_by_id(CONFIG_ID)?;
-        Some(Config {
-            me_endpoint: element.get_attribute("data-me-endpoint")?,
-            token_in_browser: element.get_attribute("data-token-in-browser")? == "true",
-        })
-    }
 
     fn network(url: &str, err: gloo_net::Error) -> AppError {
         AppError::Network {
@@ -138,14 +123,6 @@ async fn fetch_profile() -> Option<Result<ScimProfile, AppError>> {
         Ok(session.field("access_token").and_then(|t| t.text()))
     }
 
-    async fn signed_in() -> bool {
-        let Ok(response) = Request::get(paths::SESSION).send().await else {
-            return true;
-        };
-        let body = response.text().await.unwrap_or_default();
-        json::parse(&body).and_then(|s| s.field("user")).is_some()
-    }
-
     async fn me(url: &str, token: Option<&str>) -> Result<Response, AppError> {
         let mut request = Request::get(url)
             .header("Accept", SCIM_MEDIA_TYPE)
@@ -156,64 +133,71 @@ async fn fetch_profile() -> Option<Result<ScimProfile, AppError>> {
         request.send().await.map_err(|err| network(url, err))
     }
 
-    let Some(config) = config() else {
-        return Some(Err(AppError::Internal));
-    };
-    let url = config.me_endpoint.as_str();
-    let response = if config.token_in_browser {
-        let token = match session_token(Request::get(paths::SESSION).build()).await {
-            Ok(Some(token)) => token,
-            Ok(None) => return reload(),
-            Err(error) => return Some(Err(error)),
+    /// Asks the session for the access token and calls scim2/Me with it, as the guide does; or,
+    /// when the server keeps tokens out of JavaScript, calls the same-origin proxy. A 401 gets
+    /// one retry with a token the server refreshed. `None` when the session turned out to have
+    /// ended: the auth context then knows, and the page says why.
+    pub async fn fetch_profile(auth: Auth) -> Option<Result<ScimProfile, AppError>> {
+        let Some(Ok(AuthState {
+            me_endpoint,
+            token_in_browser,
+            ..
+        })) = auth.get_untracked()
+        else {
+            return Some(Err(AppError::Internal));
         };
-        let first = match me(url, Some(&token)).await {
-            Ok(response) => response,
-            Err(error) => return Some(Err(error)),
-        };
-        if first.status() == 401 {
-            let refresh = Request::post(paths::REFRESH)
-                .header("Content-Type", "application/x-www-form-urlencoded")
-                .body(format!("access_token={}", form_encode(&token)));
-            match session_token(refresh).await {
-                Ok(Some(fresh)) if fresh != token => match me(url, Some(&fresh)).await {
-                    Ok(response) => response,
-                    Err(error) => return Some(Err(error)),
-                },
-                Ok(Some(_)) => first,
-                Ok(None) => return reload(),
+        let url = me_endpoint.as_str();
+        let response = if token_in_browser {
+            let token = match session_token(Request::get(paths::SESSION).build()).await {
+                Ok(Some(token)) => token,
+                Ok(None) => return session_ended(auth).await,
                 Err(error) => return Some(Err(error)),
+            };
+            let first = match me(url, Some(&token)).await {
+                Ok(response) => response,
+                Err(error) => return Some(Err(error)),
+            };
+            if first.status() == 401 {
+                let refresh = Request::post(paths::REFRESH)
+                    .header("Content-Type", "application/x-www-form-urlencoded")
+                    .body(format!("access_token={}", form_encode(&token)));
+                match session_token(refresh).await {
+                    Ok(Some(fresh)) if fresh != token => match me(url, Some(&fresh)).await {
+                        Ok(response) => response,
+                        Err(error) => return Some(Err(error)),
+                    },
+                    Ok(Some(_)) => first,
+                    Ok(None) => return session_ended(auth).await,
+                    Err(error) => return Some(Err(error)),
+                }
+            } else {
+                first
             }
         } else {
-            first
+            match me(paths::ME_PROXY, None).await {
+                Ok(response) => response,
+                Err(error) => return Some(Err(error)),
+            }
+        };
+        let status = response.status();
+        // The server may have ended the session on the way (refresh refused).
+        if status == 401 {
+            if let Ok(AuthState { user: None, .. }) = auth.verify().await {
+                return None;
+            }
         }
-    } else {
-        match me(paths::ME_PROXY, None).await {
-            Ok(response) => response,
-            Err(error) => return Some(Err(error)),
+        let body = match response.text().await {
+            Ok(body) => body,
+            Err(err) => return Some(Err(network(url, err))),
+        };
+        Some(interpret_me_response(status, &body))
+    }
+
+    async fn session_ended(auth: Auth) -> Option<Result<ScimProfile, AppError>> {
+        match auth.verify().await {
+            Ok(AuthState { user: None, .. }) => None,
+            Ok(_) => Some(Err(AppError::IdpSessionExpired)),
+            Err(error) => Some(Err(error)),
         }
-    };
-    let status = response.status();
-    // The server may have ended the session on the way (refresh refused): its page says why.
-    if status == 401 && !signed_in().await {
-        return reload();
     }
-    let body = match response.text().await {
-        Ok(body) => body,
-        Err(err) => return Some(Err(network(url, err))),
-    };
-    Some(crate::scim::interpret_me_response(status, &body))
-}
-
-#[cfg(feature = "hydrate")]
-fn reload() -> Option<Result<ScimProfile, AppError>> {
-    if let Some(window) = web_sys::window() {
-        let _ = window.location().reload();
-    }
-    None
-}
-
-#[cfg(not(feature = "hydrate"))]
-async fn fetch_profile() -> Option<Result<ScimProfile, AppError>> {
-    // Effects never run on the server.
-    None
 }

@@ -1,4 +1,5 @@
-//! One file per page.
+//! One file per page. The routed pages are lazy routes: each is its own chunk of the split wasm,
+//! downloaded when the page is first shown.
 
 mod client_profile;
 mod error_page;

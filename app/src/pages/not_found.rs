@@ -1,18 +1,21 @@
-use crate::names::{ids, paths};
+use crate::{
+    components::PageTitle,
+    names::{ids, paths},
+};
 use leptos::prelude::*;
+use leptos_router::components::A;
 
-/// Any path the router does not know.
+/// Any path the router does not know (a `404` from the server).
 #[component]
 pub fn NotFound() -> impl IntoView {
     #[cfg(feature = "ssr")]
-    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
-        response.set_status(http::StatusCode::NOT_FOUND);
-    }
+    crate::auth::ssr::set_status(404);
     view! {
+        <PageTitle text="Page not found"/>
         <section class="card">
             <h1 id=ids::ERROR_TITLE>"Page not found"</h1>
             <p id=ids::ERROR_MESSAGE>"There is no page at this address."</p>
-            <a id=ids::ERROR_ACTION class="button" href=paths::HOME>"Go home"</a>
+            <A href=paths::HOME attr:id=ids::ERROR_ACTION attr:class="button">"Go home"</A>
         </section>
     }
 }

@@ -1,46 +1,60 @@
 use crate::{
-    auth::load_server_profile,
-    components::{Loading, ProfileError, ProfileFields, Protected, SignOutButton},
+    auth::get_server_profile,
+    components::{
+        Loading, PageTitle, ProfileError, ProfileFields, Protected, SessionCheck, SignOutButton,
+    },
     error::AppError,
     names::{ids, paths},
     scim::ScimProfile,
 };
+use leptos::server::codee::string::JsonSerdeWasmCodec;
 use leptos::{either::Either, prelude::*};
-use leptos_router::components::A;
+use leptos_router::{components::A, lazy_route, LazyRoute};
 
-/// `/server-profile`: scim2/Me fetched by the server, with the token from the session.
-#[component]
-pub fn ServerProfilePage() -> impl IntoView {
-    // Blocking: the record is part of the first HTML, and the browser never asks for it. Made
-    // here, once per page, not inside `Protected`, whose content may render more than once.
-    let profile = Resource::new_blocking(|| (), |_| load_server_profile());
-    view! {
-        <Protected path=paths::SERVER_PROFILE>
-            <ServerProfile profile/>
-        </Protected>
-    }
+/// `/server-profile`: scim2/Me fetched by the server, with the token from the session. On a full
+/// page load the record is part of the HTML; on a client-side navigation the browser calls the
+/// server function (`POST /api/server_profile`), which returns the profile and never a token.
+pub struct ServerProfilePage {
+    session: SessionCheck,
+    profile: Resource<Result<ScimProfile, AppError>, JsonSerdeWasmCodec>,
 }
 
-#[component]
-fn ServerProfile(profile: Resource<Result<ScimProfile, AppError>>) -> impl IntoView {
-    view! {
-        <section class="card">
-            <h1>"Profile Page"</h1>
-            <p class="muted">"Fetched by the server from scim2/Me."</p>
-            <Suspense fallback=|| view! { <Loading/> }>
-                {move || Suspend::new(async move {
-                    match profile.await {
-                        Ok(profile) => Either::Left(view! { <ProfileFields profile/> }),
-                        Err(error) => Either::Right(view! {
-                            <ProfileError error return_to=paths::SERVER_PROFILE/>
-                        }),
-                    }
-                })}
-            </Suspense>
-            <div class="actions">
-                <A href=paths::HOME attr:id=ids::GO_HOME>"Go to index page"</A>
-                <SignOutButton/>
-            </div>
-        </section>
+#[lazy_route]
+impl LazyRoute for ServerProfilePage {
+    fn data() -> Self {
+        // Both start at once: the session check and the record load in parallel with the page's
+        // code. Without a session the server function answers 401 and the check redirects.
+        ServerProfilePage {
+            session: SessionCheck::start(),
+            profile: Resource::new_serde_wb(|| (), |_| get_server_profile()),
+        }
+    }
+
+    fn view(this: Self) -> AnyView {
+        let profile = this.profile;
+        view! {
+            <PageTitle text="Server-side profile"/>
+            <Protected path=paths::SERVER_PROFILE session=this.session>
+                <section class="card">
+                    <h1>"Profile Page"</h1>
+                    <p class="muted">"Fetched by the server from scim2/Me."</p>
+                    <Suspense fallback=|| view! { <Loading text="Loading your profile…"/> }>
+                        {move || Suspend::new(async move {
+                            match profile.await {
+                                Ok(profile) => Either::Left(view! { <ProfileFields profile/> }),
+                                Err(error) => Either::Right(view! {
+                                    <ProfileError error return_to=paths::SERVER_PROFILE/>
+                                }),
+                            }
+                        })}
+                    </Suspense>
+                    <div class="actions">
+                        <A href=paths::HOME attr:id=ids::GO_HOME>"Go to index page"</A>
+                        <SignOutButton/>
+                    </div>
+                </section>
+            </Protected>
+        }
+        .into_any()
     }
 }

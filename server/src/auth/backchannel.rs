@@ -6,7 +6,7 @@
 //! out in the shared session backend, so that every server instance ends the matching sessions on
 //! their next request, whichever store holds them. A token's `jti` is accepted once.
 
-use super::{now, AuthService};
+use super::{events::AuthEvent, now, AuthService};
 use crate::{sessions::LogoutKey, AppState};
 use app::names::paths;
 use axum::{
@@ -69,7 +69,12 @@ async fn backchannel_logout(
         }
     }
     let key = claims.key;
-    if let Err(err) = auth.backend.mark_logged_out(&key, now(), keep).await {
+    let logged_out_at = now();
+    if let Err(err) = auth
+        .backend
+        .mark_logged_out(&key, logged_out_at, keep)
+        .await
+    {
         tracing::error!(error = %err, "back-channel logout: session backend unavailable");
         return (
             StatusCode::SERVICE_UNAVAILABLE,
@@ -81,5 +86,12 @@ async fn backchannel_logout(
         by_sid = matches!(key, LogoutKey::Sid(_)),
         "back-channel logout"
     );
+    // Open tabs hear it now, whichever instance holds their event stream.
+    auth.events
+        .publish(AuthEvent::LoggedOut {
+            key,
+            at: logged_out_at,
+        })
+        .await;
     (StatusCode::OK, [(header::CACHE_CONTROL, "no-store")]).into_response()
 }

@@ -3,7 +3,7 @@
 use super::{scim::MeResponse, session::AuthSession, AuthService};
 use app::{
     auth::{
-        ssr::{AuthBackend, BoxFuture},
+        ssr::{AuthBackend, BoxFuture, Check},
         AuthState,
     },
     error::AppError,
@@ -61,10 +61,18 @@ async fn ended(session: &AuthSession) -> AppError {
 }
 
 impl AuthBackend for AuthService {
-    fn auth_state<'a>(&'a self, parts: &'a Parts) -> BoxFuture<'a, Result<AuthState, AppError>> {
+    fn auth_state<'a>(
+        &'a self,
+        parts: &'a Parts,
+        check: Check,
+    ) -> BoxFuture<'a, Result<AuthState, AppError>> {
         Box::pin(async move {
             let session = session_of(parts)?;
-            let signed_in = self.current(&session).await.map_err(store_unavailable)?;
+            let signed_in = match check {
+                Check::Visit => self.current(&session).await,
+                Check::Peek => self.peek(&session).await,
+            }
+            .map_err(store_unavailable)?;
             let flash = match signed_in {
                 Some(_) => None,
                 None => session.take_flash().await.map_err(store_unavailable)?,

@@ -8,6 +8,7 @@
 //! old refresh token is never used again.
 
 use super::{
+    events::{AuthEvent, SessionDigest},
     now,
     oidc::OidcError,
     session::{AuthSession, SignedIn, StoreError, Tokens},
@@ -181,7 +182,13 @@ impl AuthService {
         session: &AuthSession,
         reason: &str,
     ) -> Result<Option<SignedIn>, StoreError> {
+        let ended = session.id();
         session.end_with_message(reason).await?;
+        if let Some(id) = ended {
+            self.events
+                .publish(AuthEvent::SessionEnded(SessionDigest::of(&id)))
+                .await;
+        }
         Ok(None)
     }
 }

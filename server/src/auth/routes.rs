@@ -7,6 +7,7 @@
 //! - `POST /api/auth/signout` ends the session here and at the IdP.
 
 use super::{
+    events::{AuthEvent, SessionDigest},
     now,
     oidc::{Grant, OidcError},
     redirect::safe_return_path,
@@ -330,9 +331,7 @@ fn store_unavailable_json(err: StoreError) -> Response {
 }
 
 fn expires_rfc3339(auth: &AuthService, signed_in: &SignedIn) -> Option<String> {
-    let idle = signed_in.touched_at + auth.config.session_idle_timeout.as_secs() as i64;
-    let absolute = signed_in.signed_in_at + auth.config.session_max_age.as_secs() as i64;
-    chrono::DateTime::from_timestamp(idle.min(absolute), 0)
+    chrono::DateTime::from_timestamp(auth.session_ends_at(signed_in), 0)
         .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
 }
 
@@ -344,7 +343,14 @@ async fn sign_out(
 ) -> Result<Response, AuthError> {
     let session = AuthSession(session);
     let signed_in = session.signed_in().await?;
+    let ended = session.id();
     session.end().await?;
+    if let (Some(id), Some(_)) = (ended, &signed_in) {
+        // Other tabs of this browser hear it through their event stream.
+        auth.events
+            .publish(AuthEvent::SessionEnded(SessionDigest::of(&id)))
+            .await;
+    }
     let Some(signed_in) = signed_in else {
         return Ok(see_other(paths::HOME));
     };

@@ -25,7 +25,7 @@ const STYLE: &str = "body{font-family:system-ui,sans-serif;background:#f4f5f7;co
 main{max-width:22rem;margin:4rem auto;background:#fff;padding:2rem;border-radius:12px;box-shadow:0 2px 12px #0002}\
 h1{font-size:1.4rem;margin-top:0}label{display:block;margin:.9rem 0 .3rem;font-weight:600}\
 input{width:100%;box-sizing:border-box;padding:.6rem;border:1px solid #bbb;border-radius:6px;font-size:1rem}\
-button{margin-top:1.2rem;width:100%;padding:.7rem;border:0;border-radius:6px;background:#ff7300;color:#fff;font-size:1rem;cursor:pointer}\
+button:focus-visible,input:focus-visible{outline:3px solid #1a4a8a;outline-offset:2px}button{margin-top:1.2rem;width:100%;padding:.7rem;border:0;border-radius:6px;background:#b34700;color:#fff;font-size:1rem;cursor:pointer}\
 .error{background:#fde8e8;color:#9b1c1c;padding:.6rem;border-radius:6px}.muted{color:#666;font-size:.9rem}";
 
 fn page(status: StatusCode, title: &str, body: &str) -> Response {

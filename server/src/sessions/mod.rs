@@ -36,6 +36,9 @@ impl LogoutKey {
     }
 }
 
+/// Receives the session events published through a shared store.
+pub type Deliver = Box<dyn Fn(String) + Send + Sync>;
+
 /// The backend could not be reached or answered nonsense.
 #[derive(Debug, thiserror::Error)]
 #[error("session backend: {0}")]
@@ -124,6 +127,23 @@ impl SessionBackend {
             SessionBackend::Memory(b) => Ok(b.claim(key, ttl)),
             SessionBackend::Sqlite(b) => b.claim(&key, ttl).await,
             SessionBackend::Redis(b) => b.claim(&key, ttl).await,
+        }
+    }
+
+    /// Sends a session event to every server instance sharing this store. `Ok(false)` when the
+    /// store is not shared (memory, SQLite): the caller delivers it locally.
+    pub async fn publish(&self, message: String) -> Result<bool, BackendError> {
+        match self {
+            SessionBackend::Memory(_) | SessionBackend::Sqlite(_) => Ok(false),
+            SessionBackend::Redis(b) => b.publish(message).await.map(|()| true),
+        }
+    }
+
+    /// Delivers the session events other instances publish (nothing to do unless shared).
+    pub async fn subscribe(&self, deliver: Deliver) -> anyhow::Result<()> {
+        match self {
+            SessionBackend::Memory(_) | SessionBackend::Sqlite(_) => Ok(()),
+            SessionBackend::Redis(b) => b.subscribe(deliver).await,
         }
     }
 

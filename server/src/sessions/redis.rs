@@ -25,7 +25,11 @@ const LOCK_POLL: Duration = Duration::from_millis(20);
 pub struct RedisBackend {
     pub store: RedisStore<Pool>,
     pool: Pool,
+    config: Config,
 }
+
+/// The channel that carries session events between server instances.
+const EVENTS_CHANNEL: &str = "asgardeo-leptos:events";
 
 fn backend_error(err: impl std::fmt::Display) -> BackendError {
     BackendError(err.to_string())
@@ -35,15 +39,7 @@ impl RedisBackend {
     pub async fn connect(url: &str) -> anyhow::Result<Self> {
         let config = Config::from_url(url)
             .with_context(|| format!("SESSION_STORE: `{url}` is not a Redis URL"))?;
-        let pool = Builder::from_config(config)
-            .with_connection_config(|c| {
-                c.connection_timeout = COMMAND_TIMEOUT;
-                c.internal_command_timeout = COMMAND_TIMEOUT;
-                c.max_command_attempts = 1;
-            })
-            .with_performance_config(|p| p.default_command_timeout = COMMAND_TIMEOUT)
-            // Retry forever, every half second: the app recovers when Redis comes back.
-            .set_policy(ReconnectPolicy::new_constant(0, 500))
+        let pool = builder(&config)
             .build_pool(4)
             .context("SESSION_STORE: Redis client")?;
         pool.init()
@@ -52,7 +48,54 @@ impl RedisBackend {
         Ok(RedisBackend {
             store: RedisStore::new(pool.clone()),
             pool,
+            config,
         })
+    }
+
+    /// Sends `message` to every instance's [`RedisBackend::subscribe`]r (this one's included).
+    pub async fn publish(&self, message: String) -> Result<(), BackendError> {
+        let _: i64 = self
+            .pool
+            .next()
+            .publish(EVENTS_CHANNEL, message)
+            .await
+            .map_err(backend_error)?;
+        Ok(())
+    }
+
+    /// Delivers every published message to `deliver`, from a connection of its own that
+    /// subscribes again after Redis comes back.
+    pub async fn subscribe(&self, deliver: super::Deliver) -> anyhow::Result<()> {
+        let subscriber = builder(&self.config)
+            .build_subscriber_client()
+            .context("SESSION_STORE: Redis subscriber")?;
+        subscriber
+            .init()
+            .await
+            .context("SESSION_STORE: Redis subscriber")?;
+        let _resubscribe = subscriber.manage_subscriptions();
+        subscriber
+            .subscribe(EVENTS_CHANNEL)
+            .await
+            .context("SESSION_STORE: subscribe to session events")?;
+        let mut messages = subscriber.message_rx();
+        tokio::spawn(async move {
+            let _subscriber = subscriber;
+            loop {
+                match messages.recv().await {
+                    Ok(message) => {
+                        if let Ok(text) = message.value.convert::<String>() {
+                            deliver(text);
+                        }
+                    }
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(missed)) => {
+                        tracing::warn!(missed, "missed session events from Redis");
+                    }
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+                }
+            }
+        });
+        Ok(())
     }
 
     pub async fn mark(&self, key: &str, at: i64, ttl: Duration) -> Result<(), BackendError> {
@@ -142,6 +185,20 @@ impl RedisBackend {
             renewer: Arc::new(renewer),
         })
     }
+}
+
+fn builder(config: &Config) -> Builder {
+    let mut builder = Builder::from_config(config.clone());
+    builder
+        .with_connection_config(|c| {
+            c.connection_timeout = COMMAND_TIMEOUT;
+            c.internal_command_timeout = COMMAND_TIMEOUT;
+            c.max_command_attempts = 1;
+        })
+        .with_performance_config(|p| p.default_command_timeout = COMMAND_TIMEOUT)
+        // Retry forever, every half second: the app recovers when Redis comes back.
+        .set_policy(ReconnectPolicy::new_constant(0, 500));
+    builder
 }
 
 /// Extends the lock only if we still hold it.

@@ -1,11 +1,18 @@
-//! What the pages know about the signed-in user, and the server functions that tell them.
+//! Who is signed in: the types the server and the browser share, the server functions that tell
+//! it, and the reactive auth context every component reads ([`Auth`]).
 //!
-//! Tokens stay in the server-side session; the browser gets the access token from
-//! `/api/auth/session` only when the deployment exposes it.
+//! Tokens stay in the server-side session. The browser learns the user and, only when the
+//! deployment exposes it, the access token (from `/api/auth/session`, as the Next.js guide does).
 
-use crate::error::AppError;
-use crate::scim::ScimProfile;
-#[cfg(feature = "ssr")]
+#[cfg(feature = "hydrate")]
+mod browser;
+mod context;
+
+#[cfg(feature = "hydrate")]
+pub use browser::leaving;
+pub use context::{provide_auth, use_auth, Auth, AuthResult, AuthStatus, Source};
+
+use crate::{codec::PostJson, error::AppError, scim::ScimProfile};
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -38,7 +45,7 @@ pub struct SessionJson {
     pub expires: Option<String>,
 }
 
-/// What every page needs to know, loaded once per page load.
+/// What every page needs to know about the session. Carries no token.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuthState {
     pub user: Option<SessionUser>,
@@ -50,39 +57,33 @@ pub struct AuthState {
     pub flash: Option<String>,
 }
 
-// The pages render on the server only (islands mode), so the server functions exist only there:
-// the wasm carries no server-function client. They stay reachable over HTTP for other clients.
-
-/// Who is signed in, as seen by the server for this request.
-#[cfg(feature = "ssr")]
-#[server(endpoint = "auth_state")]
+/// Who is signed in, checked the way a page visit checks it: tokens about to expire are
+/// refreshed and the idle timeout starts over. Called by the server while rendering a page, and by
+/// the browser on every client-side navigation to a protected page.
+#[server(endpoint = "auth_state", input = PostJson, output = PostJson)]
 pub async fn get_auth_state() -> Result<AuthState, AppError> {
     let backend = ssr::backend()?;
-    backend.auth_state(&ssr::request_parts()?).await
+    backend
+        .auth_state(&ssr::request_parts()?, ssr::Check::Visit)
+        .await
 }
 
-/// The signed-in user's scim2/Me record, fetched by the server with the session's token.
-#[cfg(feature = "ssr")]
-#[server(endpoint = "server_profile")]
+/// Who is signed in, looked at without using the session: nothing is refreshed and the idle
+/// timeout does not start over. The browser asks this when a window regains focus.
+#[server(endpoint = "auth_state_peek", input = PostJson, output = PostJson)]
+pub async fn peek_auth_state() -> Result<AuthState, AppError> {
+    let backend = ssr::backend()?;
+    backend
+        .auth_state(&ssr::request_parts()?, ssr::Check::Peek)
+        .await
+}
+
+/// The signed-in user's scim2/Me record, fetched by the server with the session's token. Only
+/// the profile crosses to the browser, never a token.
+#[server(endpoint = "server_profile", input = PostJson, output = PostJson)]
 pub async fn get_server_profile() -> Result<ScimProfile, AppError> {
     let backend = ssr::backend()?;
     backend.scim_me(&ssr::request_parts()?).await
-}
-
-/// [`get_auth_state`] where it exists (the server); pages never load data in the browser.
-pub async fn load_auth_state() -> Result<AuthState, AppError> {
-    #[cfg(feature = "ssr")]
-    return get_auth_state().await;
-    #[cfg(not(feature = "ssr"))]
-    return Err(AppError::Internal);
-}
-
-/// [`get_server_profile`] where it exists (the server).
-pub async fn load_server_profile() -> Result<ScimProfile, AppError> {
-    #[cfg(feature = "ssr")]
-    return get_server_profile().await;
-    #[cfg(not(feature = "ssr"))]
-    return Err(AppError::Internal);
 }
 
 #[cfg(feature = "ssr")]
@@ -96,10 +97,23 @@ pub mod ssr {
 
     pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
+    /// How a session is looked at.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub enum Check {
+        /// A page visit: the session is used (refreshed if needed, idle timeout restarted).
+        Visit,
+        /// A look without use: lifetimes and logouts are checked, nothing is written.
+        Peek,
+    }
+
     /// Session-aware operations the server binary provides.
     pub trait AuthBackend: Send + Sync + 'static {
-        /// Who is signed in (refreshing tokens if needed), plus what the browser must know.
-        fn auth_state<'a>(&'a self, req: &'a Parts) -> BoxFuture<'a, Result<AuthState, AppError>>;
+        /// Who is signed in, plus what the browser must know.
+        fn auth_state<'a>(
+            &'a self,
+            req: &'a Parts,
+            check: Check,
+        ) -> BoxFuture<'a, Result<AuthState, AppError>>;
         /// scim2/Me for the signed-in user, called server-side.
         fn scim_me<'a>(&'a self, req: &'a Parts) -> BoxFuture<'a, Result<ScimProfile, AppError>>;
     }
@@ -122,7 +136,7 @@ pub mod ssr {
     }
 
     /// Ends the current server render with a `302` to `location` (before any byte is streamed:
-    /// the routes that call it render with `SsrMode::Async`).
+    /// the routes render with `SsrMode::Async`).
     pub fn redirect(location: &str) {
         use http::{header, HeaderValue, StatusCode};
         let Some(response) = use_context::<leptos_axum::ResponseOptions>() else {
@@ -136,6 +150,16 @@ pub mod ssr {
                 response.insert_header(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
             }
             Err(_) => tracing::error!("redirect location is not a valid header value"),
+        }
+    }
+
+    /// Answers the current render with `status` (an error the page shows).
+    pub fn set_status(status: u16) {
+        if let (Some(response), Ok(status)) = (
+            use_context::<leptos_axum::ResponseOptions>(),
+            http::StatusCode::from_u16(status),
+        ) {
+            response.set_status(status);
         }
     }
 }

@@ -1,0 +1,204 @@
+//! Keeps the auth context current in the browser, without polling:
+//!
+//! - **Other tabs.** What a tab learns that changes who is signed in, it tells the other tabs of
+//!   this browser on a `BroadcastChannel`; they take it as theirs.
+//! - **Focus.** A window that regains focus looks at the session again — a peek, which neither
+//!   refreshes tokens nor restarts the idle timeout, and at most once per [`PEEK_COOLDOWN_MS`].
+//! - **The server.** One tab per browser (the holder of a Web Lock) listens to
+//!   `/api/auth/events`, where the server says when the session ends: signed out in another tab,
+//!   or logged out at the IdP (back-channel logout, on whichever server instance the IdP called).
+//!   It then checks, and tells the other tabs. One stream per browser, however many tabs: browsers
+//!   allow few connections per origin. When that tab closes, the next one takes over.
+
+use super::{
+    context::{Auth, Source},
+    peek_auth_state, AuthState, AuthStatus,
+};
+use crate::names::paths;
+use leptos::{prelude::*, task::spawn_local};
+use std::cell::{Cell, RefCell};
+use wasm_bindgen::{prelude::*, JsCast};
+use web_sys::{BroadcastChannel, EventSource, MessageEvent};
+
+const CHANNEL: &str = "asgardeo-leptos:auth";
+const EVENTS_LOCK: &str = "asgardeo-leptos:events";
+/// At most one focus-triggered look per this many milliseconds.
+const PEEK_COOLDOWN_MS: f64 = 10_000.0;
+
+thread_local! {
+    static CHANNEL_TO_TABS: RefCell<Option<BroadcastChannel>> = const { RefCell::new(None) };
+    static EVENTS: RefCell<Option<EventSource>> = const { RefCell::new(None) };
+    static LISTENS_FOR_EVENTS: Cell<bool> = const { Cell::new(false) };
+    static LAST_PEEK: Cell<f64> = const { Cell::new(f64::NEG_INFINITY) };
+    /// Releases the events lock, for the tab that holds it.
+    static RELEASE_EVENTS_LOCK: RefCell<Option<js_sys::Function>> = const { RefCell::new(None) };
+}
+
+/// Starts keeping `auth` current, once the page is hydrated.
+pub fn start(auth: Auth) {
+    // Effects run in the browser only, after hydration.
+    Effect::new(move |started: Option<()>| {
+        if started.is_none() {
+            // For tests and tools: the router handles links from now on.
+            if let Some(root) = web_sys::window()
+                .and_then(|w| w.document())
+                .and_then(|d| d.document_element())
+            {
+                let _ = root.set_attribute("data-hydrated", "true");
+            }
+            listen_to_other_tabs(auth);
+            look_again_on_focus(auth);
+            lead_server_events(auth);
+            // This tab's state is fresh from the server: tabs that knew an older one catch up.
+            if let Some(Ok(state)) = auth.get_untracked() {
+                tell_other_tabs(&state);
+            }
+        }
+    });
+    let signed_in = Memo::new(move |_| matches!(auth.status(), AuthStatus::Authenticated(_)));
+    Effect::new(move |_| follow_server_events(auth, signed_in.get()));
+}
+
+/// Tells the other tabs of this browser what this one learned.
+pub fn tell_other_tabs(state: &AuthState) {
+    let serializer = serde_wasm_bindgen::Serializer::json_compatible();
+    let Ok(message) = serde::Serialize::serialize(state, &serializer) else {
+        return;
+    };
+    CHANNEL_TO_TABS.with_borrow(|channel| {
+        if let Some(channel) = channel {
+            let _ = channel.post_message(&message);
+        }
+    });
+}
+
+fn listen_to_other_tabs(auth: Auth) {
+    let Ok(channel) = BroadcastChannel::new(CHANNEL) else {
+        return;
+    };
+    let on_message = Closure::<dyn Fn(MessageEvent)>::new(move |event: MessageEvent| {
+        if let Ok(state) = serde_wasm_bindgen::from_value::<AuthState>(event.data()) {
+            auth.learn(Ok(state), Source::OtherTab);
+        }
+    });
+    channel.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+    on_message.forget();
+    CHANNEL_TO_TABS.set(Some(channel));
+}
+
+fn look_again_on_focus(auth: Auth) {
+    let Some(window) = web_sys::window() else {
+        return;
+    };
+    let on_focus = Closure::<dyn Fn()>::new(move || {
+        let visible = web_sys::window()
+            .and_then(|w| w.document())
+            .is_some_and(|d| d.visibility_state() == web_sys::VisibilityState::Visible);
+        let now = js_sys::Date::now();
+        if !visible || now - LAST_PEEK.get() < PEEK_COOLDOWN_MS {
+            return;
+        }
+        LAST_PEEK.set(now);
+        spawn_local(async move {
+            // A failed look changes nothing: the next one, or the next navigation, will tell.
+            if let Ok(state) = peek_auth_state().await {
+                auth.learn(Ok(state), Source::ThisTab);
+                follow_server_events(auth, is_signed_in(auth));
+            }
+        });
+    });
+    let callback = on_focus.as_ref().unchecked_ref();
+    let _ = window.add_event_listener_with_callback("focus", callback);
+    if let Some(document) = window.document() {
+        let _ = document.add_event_listener_with_callback("visibilitychange", callback);
+    }
+    on_focus.forget();
+}
+
+/// Waits for this browser's events lock (`navigator.locks`), then listens to the server for as
+/// long as the tab lives. Where Web Locks are missing, every tab listens.
+fn lead_server_events(auth: Auth) {
+    let Some(window) = web_sys::window() else {
+        return;
+    };
+    let locks = js_sys::Reflect::get(&window.navigator(), &JsValue::from_str("locks"))
+        .ok()
+        .filter(JsValue::is_object);
+    let request = locks
+        .as_ref()
+        .and_then(|locks| js_sys::Reflect::get(locks, &JsValue::from_str("request")).ok())
+        .and_then(|request| request.dyn_into::<js_sys::Function>().ok());
+    let (Some(locks), Some(request)) = (locks, request) else {
+        LISTENS_FOR_EVENTS.set(true);
+        follow_server_events(auth, is_signed_in(auth));
+        return;
+    };
+    let on_granted = Closure::once_into_js(move |_lock: JsValue| -> js_sys::Promise {
+        LISTENS_FOR_EVENTS.set(true);
+        follow_server_events(auth, is_signed_in(auth));
+        // Settles only when this tab leaves (see `leaving`), or closes.
+        js_sys::Promise::new(&mut |resolve, _| RELEASE_EVENTS_LOCK.set(Some(resolve)))
+    });
+    let _ = request.call2(&locks, &JsValue::from_str(EVENTS_LOCK), &on_granted);
+}
+
+fn is_signed_in(auth: Auth) -> bool {
+    matches!(
+        auth.get_untracked(),
+        Some(Ok(AuthState { user: Some(_), .. }))
+    )
+}
+
+/// Keeps the event stream open exactly while signed in (in the tab that listens).
+fn follow_server_events(auth: Auth, signed_in: bool) {
+    if !LISTENS_FOR_EVENTS.get() {
+        return;
+    }
+    EVENTS.with_borrow_mut(|slot| {
+        let open = slot
+            .as_ref()
+            .is_some_and(|events| events.ready_state() != EventSource::CLOSED);
+        if signed_in && !open {
+            let Ok(events) = EventSource::new(paths::AUTH_EVENTS) else {
+                return;
+            };
+            // The server says the session ended, or refuses the stream (204: no session any
+            // more): ask who is signed in now, which also tells the other tabs.
+            let on_end = Closure::<dyn Fn(web_sys::Event)>::new(move |event: web_sys::Event| {
+                let closed = event
+                    .target()
+                    .and_then(|t| t.dyn_into::<EventSource>().ok())
+                    .is_none_or(|events| events.ready_state() == EventSource::CLOSED);
+                if event.type_() == "signed-out" || closed {
+                    spawn_local(async move {
+                        let _ = auth.verify().await;
+                    });
+                }
+            });
+            let callback = on_end.as_ref().unchecked_ref();
+            let _ = events.add_event_listener_with_callback("signed-out", callback);
+            let _ = events.add_event_listener_with_callback("error", callback);
+            // One per stream; streams open once per sign-in, so this stays small.
+            on_end.forget();
+            *slot = Some(events);
+        } else if !signed_in {
+            if let Some(events) = slot.take() {
+                events.close();
+            }
+        }
+    });
+}
+
+/// This tab is about to leave the app (signing out): it stops listening and hands the event
+/// stream to another tab at once, which then hears the sign-out from the server.
+pub fn leaving() {
+    LISTENS_FOR_EVENTS.set(false);
+    EVENTS.with_borrow_mut(|slot| {
+        if let Some(events) = slot.take() {
+            events.close();
+        }
+    });
+    if let Some(release) = RELEASE_EVENTS_LOCK.take() {
+        let _ = release.call0(&JsValue::UNDEFINED);
+    }
+}

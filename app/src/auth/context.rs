@@ -1,0 +1,134 @@
+//! The auth context: one reactive answer to "who is signed in", shared by every component.
+//!
+//! The server resolves it while rendering and hands it to the browser with the page (a hydrated
+//! resource), so the first render in the browser is already signed in, with no loading flash.
+//! After that the browser keeps it current: protected pages check it on every client-side
+//! navigation, a window that regains focus looks again, tabs tell each other what they learned,
+//! and the server pushes the end of a session (see `browser.rs`).
+
+use super::{get_auth_state, AuthState, SessionUser};
+use crate::error::AppError;
+use leptos::prelude::*;
+use leptos::server::codee::string::JsonSerdeWasmCodec;
+
+/// The session as the browser last learned it.
+pub type AuthResult = Result<AuthState, AppError>;
+
+/// What a component needs to decide what to show.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AuthStatus {
+    /// Not known yet.
+    Loading,
+    Authenticated(SessionUser),
+    Unauthenticated,
+}
+
+/// The app's auth context; `Copy`, so closures can capture it freely.
+#[derive(Clone, Copy)]
+pub struct Auth {
+    state: Resource<AuthResult, JsonSerdeWasmCodec>,
+}
+
+/// Creates the auth context for the app (once, in `App`).
+pub fn provide_auth() -> Auth {
+    let auth = Auth {
+        state: Resource::new_serde_wb(|| (), |_| get_auth_state()),
+    };
+    provide_context(auth);
+    #[cfg(feature = "hydrate")]
+    super::browser::start(auth);
+    auth
+}
+
+/// The auth context provided by `App`.
+pub fn use_auth() -> Auth {
+    expect_context::<Auth>()
+}
+
+impl Auth {
+    /// The latest known state; `None` while it loads. Reactive.
+    pub fn get(&self) -> Option<AuthResult> {
+        self.state.get()
+    }
+
+    /// [`Auth::get`] without tracking.
+    pub fn get_untracked(&self) -> Option<AuthResult> {
+        self.state.get_untracked()
+    }
+
+    /// The state once it is known (inside `Suspense`, this is what the server waits for).
+    pub async fn state(self) -> AuthResult {
+        self.state.await
+    }
+
+    /// Loading / authenticated / unauthenticated. Reactive.
+    pub fn status(&self) -> AuthStatus {
+        match self.state.get() {
+            None => AuthStatus::Loading,
+            Some(Ok(AuthState {
+                user: Some(user), ..
+            })) => AuthStatus::Authenticated(user),
+            Some(_) => AuthStatus::Unauthenticated,
+        }
+    }
+
+    /// Asks the server who is signed in, as a page visit does. On the server this is the state
+    /// the page was rendered with (one session check per request); in the browser a fresh check,
+    /// whose answer becomes the app's state and is told to the other tabs.
+    pub async fn verify(self) -> AuthResult {
+        #[cfg(not(feature = "hydrate"))]
+        return self.state.await;
+        #[cfg(feature = "hydrate")]
+        {
+            let fresh = get_auth_state().await;
+            self.learn(fresh.clone(), Source::ThisTab);
+            fresh
+        }
+    }
+
+    /// Takes `fresh` as the current state. What this tab learned itself is told to the other
+    /// tabs when it changes who is signed in; what they told us is not told back.
+    pub fn learn(&self, fresh: AuthResult, source: Source) {
+        let before = self.state.get_untracked();
+        if let (Some(Ok(known)), Ok(news)) = (&before, &fresh) {
+            // Why the session ended is told once (the server forgets it once told): a later
+            // answer that only says "signed out" must not erase it.
+            if known.user.is_none() && news.user.is_none() && news.flash.is_none() {
+                return;
+            }
+        }
+        // A failed check says nothing about who is signed in: keep what is known.
+        if fresh.is_err() && matches!(before, Some(Ok(_))) {
+            return;
+        }
+        let changed = before.as_ref().map(signed_in_user) != Some(signed_in_user(&fresh));
+        if before.as_ref() != Some(&fresh) {
+            self.state.set(Some(fresh.clone()));
+        }
+        #[cfg(feature = "hydrate")]
+        if changed && source == Source::ThisTab {
+            if let Ok(state) = &fresh {
+                super::browser::tell_other_tabs(state);
+            }
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = (changed, source);
+    }
+}
+
+/// Where a new state comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Source {
+    /// This tab asked the server.
+    ThisTab,
+    /// Another tab of this browser told us.
+    OtherTab,
+}
+
+fn signed_in_user(state: &AuthResult) -> Option<&str> {
+    state
+        .as_ref()
+        .ok()
+        .and_then(|s| s.user.as_ref())
+        .map(|u| u.email.as_str())
+}

@@ -1,0 +1,387 @@
+//! The end of a session, pushed to the browser: `GET /api/auth/events` (server-sent events).
+//!
+//! A tab of a signed-in browser opens the stream (one per browser; its tabs share it). The server
+//! sends `event: signed-out` when that session ends: signed out in another tab, logged out at the
+//! IdP through the back channel, or past its idle or absolute lifetime. The browser then asks who
+//! is signed in and updates every tab, within a second, without polling.
+//!
+//! Events reach every server instance that shares the session store: with Redis they travel over
+//! Redis pub/sub, so a back-channel logout received by one instance reaches the streams another
+//! instance holds. Nobody who is not signed in gets a stream (`204 No Content`, which also tells
+//! the browser not to reconnect), and a session gets at most [`STREAMS_PER_SESSION`].
+
+use super::{now, session::AuthSession, AuthService};
+use crate::{
+    sessions::{LogoutKey, SessionBackend},
+    AppState,
+};
+use app::names::paths;
+use axum::{
+    extract::State,
+    http::{header, StatusCode},
+    response::{
+        sse::{Event, KeepAlive, Sse},
+        IntoResponse, Response,
+    },
+    routing::get,
+    Router,
+};
+use sha2::{Digest, Sha256};
+use std::{
+    collections::HashMap,
+    convert::Infallible,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+use tokio::sync::broadcast;
+use tower_sessions::{session::Id, Session};
+
+/// Streams one session may hold open at once (a browser needs one; a few spare for races).
+pub const STREAMS_PER_SESSION: usize = 4;
+/// Streams the server holds open at once, all sessions together.
+pub const MAX_STREAMS: usize = 10_000;
+/// A stream is closed after this long; the browser reconnects (and is checked again).
+const STREAM_LIFETIME: Duration = Duration::from_secs(30 * 60);
+/// How long the browser waits before reconnecting.
+const RECONNECT_AFTER: Duration = Duration::from_secs(3);
+/// Events the bus holds for a slow stream before it must re-read the session.
+const BUS_CAPACITY: usize = 1024;
+
+pub fn router() -> Router<AppState> {
+    Router::new().route(paths::AUTH_EVENTS, get(events))
+}
+
+/// Something that may end sessions.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AuthEvent {
+    /// A session ended (signed out, or ended by a check): the digest of its id.
+    SessionEnded(SessionDigest),
+    /// The IdP logged out an IdP session (`sid`) or every session of a user (`sub`) at `at`.
+    LoggedOut { key: LogoutKey, at: i64 },
+    /// The server is stopping: close every stream.
+    Shutdown,
+}
+
+/// A session id's digest: events and logs never carry the id itself.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct SessionDigest([u8; 16]);
+
+impl SessionDigest {
+    pub fn of(id: &Id) -> Self {
+        let hash = Sha256::digest(format!("asgardeo-leptos session\0{id}"));
+        let mut digest = [0; 16];
+        digest.copy_from_slice(&hash[..16]);
+        SessionDigest(digest)
+    }
+
+    fn hex(&self) -> String {
+        self.0.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    fn from_hex(text: &str) -> Option<Self> {
+        if text.len() != 32 || !text.is_ascii() {
+            return None;
+        }
+        let mut digest = [0; 16];
+        for (i, byte) in digest.iter_mut().enumerate() {
+            *byte = u8::from_str_radix(&text[2 * i..2 * i + 2], 16).ok()?;
+        }
+        Some(SessionDigest(digest))
+    }
+}
+
+impl AuthEvent {
+    /// The text that travels between server instances.
+    fn encode(&self) -> Option<String> {
+        match self {
+            AuthEvent::SessionEnded(digest) => Some(format!("ended {}", digest.hex())),
+            AuthEvent::LoggedOut {
+                key: LogoutKey::Sid(sid),
+                at,
+            } => Some(format!("sid {at} {sid}")),
+            AuthEvent::LoggedOut {
+                key: LogoutKey::Sub(sub),
+                at,
+            } => Some(format!("sub {at} {sub}")),
+            AuthEvent::Shutdown => None,
+        }
+    }
+
+    fn decode(text: &str) -> Option<Self> {
+        let (kind, rest) = text.split_once(' ')?;
+        match kind {
+            "ended" => SessionDigest::from_hex(rest).map(AuthEvent::SessionEnded),
+            "sid" | "sub" => {
+                let (at, id) = rest.split_once(' ')?;
+                let at = at.parse().ok()?;
+                let key = if kind == "sid" {
+                    LogoutKey::Sid(id.to_owned())
+                } else {
+                    LogoutKey::Sub(id.to_owned())
+                };
+                Some(AuthEvent::LoggedOut { key, at })
+            }
+            _ => None,
+        }
+    }
+}
+
+/// Delivers [`AuthEvent`]s to the streams of every instance that shares the session store.
+pub struct EventBus {
+    local: broadcast::Sender<AuthEvent>,
+    backend: Arc<SessionBackend>,
+    streams: Mutex<StreamCount>,
+}
+
+#[derive(Default)]
+struct StreamCount {
+    total: usize,
+    per_session: HashMap<SessionDigest, usize>,
+}
+
+impl EventBus {
+    /// The bus, listening to the other instances (through the store, when it is shared).
+    pub async fn start(backend: Arc<SessionBackend>) -> anyhow::Result<Arc<Self>> {
+        let (local, _) = broadcast::channel(BUS_CAPACITY);
+        let bus = Arc::new(EventBus {
+            local: local.clone(),
+            backend: backend.clone(),
+            streams: Mutex::default(),
+        });
+        backend
+            .subscribe(Box::new(move |text: String| {
+                if let Some(event) = AuthEvent::decode(&text) {
+                    let _ = local.send(event);
+                }
+            }))
+            .await?;
+        Ok(bus)
+    }
+
+    /// Tells every stream, on every instance. A lost event only delays what the next request
+    /// notices anyway, so a store that cannot carry it is logged, not fatal.
+    pub async fn publish(&self, event: AuthEvent) {
+        let Some(text) = event.encode() else {
+            let _ = self.local.send(event);
+            return;
+        };
+        match self.backend.publish(text).await {
+            Ok(true) => {}
+            Ok(false) => {
+                let _ = self.local.send(event);
+            }
+            Err(err) => tracing::warn!(error = %err, "could not publish a session event"),
+        }
+    }
+
+    fn subscribe(&self) -> broadcast::Receiver<AuthEvent> {
+        self.local.subscribe()
+    }
+
+    /// Counts a new stream for `session`, unless it or the server has too many.
+    fn open_stream(self: &Arc<Self>, session: SessionDigest) -> Option<StreamGuard> {
+        let mut count = self.streams.lock().unwrap_or_else(|p| p.into_inner());
+        let for_session = count.per_session.get(&session).copied().unwrap_or(0);
+        if count.total >= MAX_STREAMS || for_session >= STREAMS_PER_SESSION {
+            return None;
+        }
+        count.total += 1;
+        count.per_session.insert(session, for_session + 1);
+        Some(StreamGuard {
+            bus: self.clone(),
+            session,
+        })
+    }
+}
+
+/// One open stream; uncounted when dropped (the browser went away, or the stream ended).
+struct StreamGuard {
+    bus: Arc<EventBus>,
+    session: SessionDigest,
+}
+
+impl Drop for StreamGuard {
+    fn drop(&mut self) {
+        let mut count = self.bus.streams.lock().unwrap_or_else(|p| p.into_inner());
+        count.total = count.total.saturating_sub(1);
+        if let Some(n) = count.per_session.get_mut(&self.session) {
+            *n -= 1;
+            if *n == 0 {
+                count.per_session.remove(&self.session);
+            }
+        }
+    }
+}
+
+/// What a stream watches for.
+struct Watched {
+    session: SessionDigest,
+    sid: Option<String>,
+    sub: String,
+    signed_in_at: i64,
+}
+
+impl Watched {
+    fn ended_by(&self, event: &AuthEvent) -> bool {
+        match event {
+            AuthEvent::SessionEnded(digest) => *digest == self.session,
+            AuthEvent::LoggedOut {
+                key: LogoutKey::Sid(sid),
+                ..
+            } => self.sid.as_deref() == Some(sid.as_str()),
+            AuthEvent::LoggedOut {
+                key: LogoutKey::Sub(sub),
+                at,
+            } => *sub == self.sub && *at >= self.signed_in_at,
+            AuthEvent::Shutdown => false,
+        }
+    }
+}
+
+/// `GET /api/auth/events`.
+#[tracing::instrument(skip_all)]
+async fn events(State(auth): State<Arc<AuthService>>, session: Session) -> Response {
+    // Listening starts before the session is read, so an end in between is not missed.
+    let mut bus = auth.events.subscribe();
+    let session = AuthSession(session);
+    let signed_in = match auth.peek(&session).await {
+        Ok(Some(signed_in)) => signed_in,
+        Ok(None) => return no_stream(StatusCode::NO_CONTENT),
+        Err(err) => {
+            tracing::error!(error = %crate::error::cause_chain(&err), "session store unavailable");
+            return no_stream(StatusCode::SERVICE_UNAVAILABLE);
+        }
+    };
+    let Some(id) = session.id() else {
+        return no_stream(StatusCode::NO_CONTENT);
+    };
+    let watched = Watched {
+        session: SessionDigest::of(&id),
+        sid: signed_in.sid.clone(),
+        sub: signed_in.sub.clone(),
+        signed_in_at: signed_in.signed_in_at,
+    };
+    let Some(guard) = auth.events.open_stream(watched.session) else {
+        tracing::warn!("too many event streams; refused one");
+        let mut response = no_stream(StatusCode::TOO_MANY_REQUESTS);
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, header::HeaderValue::from_static("30"));
+        return response;
+    };
+    let expires_at = auth.session_ends_at(&signed_in);
+
+    let stream = async_stream(move |tx| async move {
+        let _guard = guard;
+        let _ = tx
+            .send(Event::default().retry(RECONNECT_AFTER).comment("connected"))
+            .await;
+        let lifetime = tokio::time::sleep(STREAM_LIFETIME);
+        tokio::pin!(lifetime);
+        let mut expires_at = expires_at;
+        loop {
+            let until_expiry = Duration::from_secs(expires_at.saturating_sub(now()).max(1) as u64);
+            let ended = tokio::select! {
+                () = &mut lifetime => return,
+                () = tx.closed() => return,
+                received = bus.recv() => match received {
+                    Ok(AuthEvent::Shutdown) | Err(broadcast::error::RecvError::Closed) => return,
+                    Ok(event) => watched.ended_by(&event),
+                    // Missed events: look at the session itself.
+                    Err(broadcast::error::RecvError::Lagged(_)) => {
+                        matches!(auth.still_signed_in(&session).await, Ok(None))
+                    }
+                },
+                // The session may have reached its idle or absolute end.
+                () = tokio::time::sleep(until_expiry) => match auth.still_signed_in(&session).await {
+                    Ok(Some(signed_in)) => {
+                        expires_at = auth.session_ends_at(&signed_in);
+                        false
+                    }
+                    Ok(None) => true,
+                    Err(_) => false,
+                },
+            };
+            if ended {
+                let _ = tx
+                    .send(Event::default().event("signed-out").data("ended"))
+                    .await;
+                return;
+            }
+        }
+    });
+    let mut response = Sse::new(stream)
+        .keep_alive(KeepAlive::new().interval(Duration::from_secs(20)))
+        .into_response();
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static("no-store"),
+    );
+    response
+}
+
+fn no_stream(status: StatusCode) -> Response {
+    (status, [(header::CACHE_CONTROL, "no-store")]).into_response()
+}
+
+/// A stream fed by a task: `body` sends events until it returns or the client goes away.
+fn async_stream<F, Fut>(
+    body: F,
+) -> impl futures_util::Stream<Item = Result<Event, Infallible>> + Send + 'static
+where
+    F: FnOnce(tokio::sync::mpsc::Sender<Event>) -> Fut,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let (tx, rx) = tokio::sync::mpsc::channel(4);
+    tokio::spawn(body(tx));
+    futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|event| (Ok(event), rx))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_travel_as_text() {
+        let digest = SessionDigest::of(&Id::default());
+        for event in [
+            AuthEvent::SessionEnded(digest),
+            AuthEvent::LoggedOut {
+                key: LogoutKey::Sid("s 1".into()),
+                at: 7,
+            },
+            AuthEvent::LoggedOut {
+                key: LogoutKey::Sub("u-1".into()),
+                at: 9,
+            },
+        ] {
+            let text = event.encode().unwrap();
+            assert_eq!(AuthEvent::decode(&text), Some(event));
+        }
+        assert_eq!(AuthEvent::decode("ended zz"), None);
+        assert_eq!(AuthEvent::decode("nonsense"), None);
+    }
+
+    #[test]
+    fn a_sub_logout_ends_only_sessions_that_began_before_it() {
+        let watched = Watched {
+            session: SessionDigest::of(&Id::default()),
+            sid: Some("idp-1".into()),
+            sub: "u-1".into(),
+            signed_in_at: 100,
+        };
+        let sub = |at| AuthEvent::LoggedOut {
+            key: LogoutKey::Sub("u-1".into()),
+            at,
+        };
+        assert!(watched.ended_by(&sub(100)));
+        assert!(!watched.ended_by(&sub(99)));
+        assert!(watched.ended_by(&AuthEvent::LoggedOut {
+            key: LogoutKey::Sid("idp-1".into()),
+            at: 0
+        }));
+        assert!(!watched.ended_by(&AuthEvent::SessionEnded(SessionDigest::of(&Id::default()))));
+    }
+}
