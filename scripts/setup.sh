@@ -8,8 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-CARGO_LEPTOS_VERSION=0.3.10
-WASM_BINDGEN_VERSION=0.2.129
+source scripts/toolchain.env
 with_tests=false
 [ "${1:-}" = "--test" ] && with_tests=true
 
@@ -37,6 +36,14 @@ have npm || { echo "error: npm is missing; install Node.js 20 or newer" >&2; exi
 if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
   step "rustup target add wasm32-unknown-unknown"
   rustup target add wasm32-unknown-unknown
+fi
+
+# The pinned nightly for the size-optimised wasm (scripts/build-site.sh); optional.
+if ! rustup component list --toolchain "$WASM_NIGHTLY" --installed 2>/dev/null | grep -q '^rust-src'; then
+  step "rustup toolchain install $WASM_NIGHTLY (for a smaller wasm bundle, once)"
+  rustup toolchain install "$WASM_NIGHTLY" --profile minimal --component rust-src \
+    --target wasm32-unknown-unknown \
+    || echo "note: could not install $WASM_NIGHTLY; the wasm will be built with stable Rust (larger)"
 fi
 
 if [ "$(cargo leptos --version 2>/dev/null || true)" != "cargo-leptos $CARGO_LEPTOS_VERSION" ]; then

@@ -1,14 +1,20 @@
-//! The wire format of the server functions: JSON, read and written by `serde_json` on the server
-//! and by the browser's own `JSON.parse`/`JSON.stringify` (through `serde-wasm-bindgen`) in the
-//! wasm, so that the browser bundle carries no JSON library.
+//! How values cross from the server to the browser, without a JSON library in the wasm:
+//!
+//! - [`PostJson`], the server functions' encoding: JSON in a `POST` body, written and read by
+//!   `serde_json` on the server; in the browser the (empty) arguments are written through
+//!   `JSON.stringify` and answers are read with `JSON.parse` and [`FromJson`].
+//! - [`Hydrated`], the resources' encoding: the server writes each resolved resource into the
+//!   page with `serde_json`; the browser reads it back with [`FromJson`] while hydrating.
 
+use crate::json::FromJson;
+use leptos::server::codee;
 use leptos::server_fn::{codec::Post, Bytes, ContentType, Decodes, Encodes, Format, FormatType};
-use serde::{de::DeserializeOwned, Serialize};
+use serde::Serialize;
 
 /// JSON without a JSON library in the browser.
 pub struct Json;
 
-/// Arguments and results as JSON in the body of a `POST`.
+/// Arguments and answers as JSON in the body of a `POST`.
 pub type PostJson = Post<Json>;
 
 impl ContentType for Json {
@@ -33,56 +39,83 @@ impl<T: Serialize> Encodes<T> for Json {
     type Error = CodecError;
 
     fn encode(value: &T) -> Result<Bytes, CodecError> {
-        to_vec(value).map(Bytes::from)
+        #[cfg(not(feature = "hydrate"))]
+        return serde_json::to_vec(value)
+            .map(Bytes::from)
+            .map_err(|e| CodecError(e.to_string()));
+        #[cfg(feature = "hydrate")]
+        {
+            let serializer = serde_wasm_bindgen::Serializer::json_compatible();
+            let value = value
+                .serialize(&serializer)
+                .map_err(|_| CodecError("the value cannot be written".into()))?;
+            js_sys::JSON::stringify(&value)
+                .map(|text| Bytes::from(String::from(text)))
+                .map_err(|_| CodecError("the value cannot be written as JSON".into()))
+        }
     }
 }
 
-impl<T: DeserializeOwned> Decodes<T> for Json {
+#[cfg(not(feature = "hydrate"))]
+impl<T: serde::de::DeserializeOwned> Decodes<T> for Json {
     type Error = CodecError;
 
     fn decode(bytes: Bytes) -> Result<T, CodecError> {
-        from_slice(&bytes)
+        serde_json::from_slice(&bytes).map_err(|e| CodecError(e.to_string()))
     }
 }
 
-#[cfg(not(feature = "hydrate"))]
-fn to_vec<T: Serialize>(value: &T) -> Result<Vec<u8>, CodecError> {
-    serde_json::to_vec(value).map_err(|e| CodecError(e.to_string()))
-}
-
-#[cfg(not(feature = "hydrate"))]
-fn from_slice<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, CodecError> {
-    serde_json::from_slice(bytes).map_err(|e| CodecError(e.to_string()))
-}
-
 #[cfg(feature = "hydrate")]
-fn to_vec<T: Serialize>(value: &T) -> Result<Vec<u8>, CodecError> {
-    let serializer = serde_wasm_bindgen::Serializer::json_compatible();
-    let value = value
-        .serialize(&serializer)
-        .map_err(|e| CodecError(e.to_string()))?;
-    js_sys::JSON::stringify(&value)
-        .map(String::from)
-        .map(String::into_bytes)
-        .map_err(|_| CodecError("the value cannot be written as JSON".into()))
+impl<T: FromJson> Decodes<T> for Json {
+    type Error = CodecError;
+
+    fn decode(bytes: Bytes) -> Result<T, CodecError> {
+        std::str::from_utf8(&bytes)
+            .ok()
+            .and_then(T::from_json_text)
+            .ok_or_else(|| CodecError("the server's answer is not what was expected".into()))
+    }
 }
 
-#[cfg(feature = "hydrate")]
-fn from_slice<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, CodecError> {
-    let text = std::str::from_utf8(bytes).map_err(|_| CodecError("not UTF-8".into()))?;
-    let value = js_sys::JSON::parse(text).map_err(|_| CodecError("not JSON".into()))?;
-    serde_wasm_bindgen::from_value(value).map_err(|e| CodecError(e.to_string()))
+/// The encoding of resources handed from the server's render to the browser's hydration.
+pub struct Hydrated;
+
+impl<T: Serialize> codee::Encoder<T> for Hydrated {
+    type Error = String;
+    type Encoded = String;
+
+    fn encode(value: &T) -> Result<String, String> {
+        serde_json::to_string(value).map_err(|e| e.to_string())
+    }
+}
+
+impl<T: FromJson> codee::Decoder<T> for Hydrated {
+    type Error = ();
+    type Encoded = str;
+
+    fn decode(text: &str) -> Result<T, ()> {
+        T::from_json_text(text).ok_or(())
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::error::AppError;
+    use crate::{auth::AuthState, error::AppError};
+    use codee::{Decoder, Encoder};
 
     #[test]
-    fn errors_round_trip() {
+    fn errors_cross_as_json() {
         let bytes = <Json as Encodes<AppError>>::encode(&AppError::NotSignedIn).unwrap();
         let back: AppError = <Json as Decodes<AppError>>::decode(bytes).unwrap();
         assert_eq!(back, AppError::NotSignedIn);
+    }
+
+    #[test]
+    fn a_hydrated_resource_reads_back_what_the_server_wrote() {
+        let state: Result<AuthState, AppError> = Err(AppError::StoreUnavailable);
+        let written = <Hydrated as Encoder<_>>::encode(&state).unwrap();
+        let read: Result<Result<AuthState, AppError>, ()> = Hydrated::decode(&written);
+        assert_eq!(read, Ok(state));
     }
 }

@@ -3,6 +3,7 @@
 //! Each variant's message is written for the person in front of the page: it says what went
 //! wrong and what to do. Internal causes are logged on the server and never sent to the browser.
 
+use crate::json::{self, FromJson, JsonView};
 use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
 use serde::{Deserialize, Serialize};
 
@@ -76,6 +77,48 @@ impl AppError {
     }
 }
 
+impl FromJson for AppError {
+    fn from_json<J: JsonView>(json: &J) -> Option<Self> {
+        const NAMES: &[&str] = &[
+            "NotSignedIn",
+            "IdpSessionExpired",
+            "MissingInternalLogin",
+            "SessionEnded",
+            "ScimStatus",
+            "MalformedProfile",
+            "IdpUnreachable",
+            "Network",
+            "StoreUnavailable",
+            "BadRequest",
+            "Transport",
+            "Internal",
+        ];
+        let (name, content) = json::variant(json, NAMES)?;
+        let text = || content.as_ref().and_then(JsonView::text);
+        let field = |key| content.as_ref().and_then(|c| c.optional_text(key));
+        Some(match name {
+            "NotSignedIn" => AppError::NotSignedIn,
+            "IdpSessionExpired" => AppError::IdpSessionExpired,
+            "MissingInternalLogin" => AppError::MissingInternalLogin,
+            "SessionEnded" => AppError::SessionEnded(text()?),
+            "ScimStatus" => AppError::ScimStatus {
+                status: content.as_ref()?.field("status")?.number()? as u16,
+                detail: field("detail"),
+            },
+            "MalformedProfile" => AppError::MalformedProfile(text()?),
+            "IdpUnreachable" => AppError::IdpUnreachable(text()?),
+            "Network" => AppError::Network {
+                url: field("url")?,
+                reason: field("reason")?,
+            },
+            "StoreUnavailable" => AppError::StoreUnavailable,
+            "BadRequest" => AppError::BadRequest,
+            "Transport" => AppError::Transport(text()?),
+            _ => AppError::Internal,
+        })
+    }
+}
+
 impl FromServerFnError for AppError {
     type Encoder = crate::codec::Json;
 
@@ -89,5 +132,42 @@ impl FromServerFnError for AppError {
             | ServerFnErrorErr::UnsupportedRequestMethod(_) => AppError::BadRequest,
             other => AppError::Transport(other.to_string()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_error_reads_back_as_the_server_sends_it() {
+        for error in [
+            AppError::NotSignedIn,
+            AppError::IdpSessionExpired,
+            AppError::MissingInternalLogin,
+            AppError::SessionEnded("why".into()),
+            AppError::ScimStatus {
+                status: 503,
+                detail: Some("maintenance".into()),
+            },
+            AppError::ScimStatus {
+                status: 500,
+                detail: None,
+            },
+            AppError::MalformedProfile("x".into()),
+            AppError::IdpUnreachable("y".into()),
+            AppError::Network {
+                url: "u".into(),
+                reason: "r".into(),
+            },
+            AppError::StoreUnavailable,
+            AppError::BadRequest,
+            AppError::Transport("t".into()),
+            AppError::Internal,
+        ] {
+            let sent = serde_json::to_string(&error).unwrap();
+            assert_eq!(AppError::from_json_text(&sent), Some(error), "{sent}");
+        }
+        assert_eq!(AppError::from_json_text(r#""NoSuchError""#), None);
     }
 }

@@ -10,13 +10,14 @@ pub mod auth;
 pub mod codec;
 pub mod components;
 pub mod error;
+pub mod json;
 pub mod names;
 pub mod pages;
 pub mod scim;
 
-use components::RouteAnnouncer;
+use components::{title_of, RouteAnnouncer};
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, HashedStylesheet, MetaTags};
+use leptos_meta::HashedStylesheet;
 use leptos_router::{
     components::{Route, Router, Routes},
     Lazy, SsrMode, StaticSegment,
@@ -33,10 +34,10 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <meta name="color-scheme" content="light dark"/>
                 <link rel="icon" type="image/svg+xml" href="/favicon.svg"/>
+                <title>{title_of(&request_path())}</title>
                 <HashedStylesheet options=options.clone() id="leptos"/>
                 <AutoReload options=options.clone()/>
                 <HydrationScripts options/>
-                <MetaTags/>
             </head>
             <body>
                 <App/>
@@ -45,11 +46,19 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     }
 }
 
+/// The path of the page being rendered (the shell is rendered on the server only).
+fn request_path() -> String {
+    #[cfg(feature = "ssr")]
+    return use_context::<http::request::Parts>()
+        .map(|parts| parts.uri.path().to_owned())
+        .unwrap_or_default();
+    #[cfg(not(feature = "ssr"))]
+    return String::new();
+}
+
 #[component]
 pub fn App() -> impl IntoView {
-    provide_meta_context();
     auth::provide_auth();
-    let announcer = RouteAnnouncer::provide();
 
     // Every page renders completely on the server before a byte is sent (`SsrMode::Async`): a
     // protected page can still answer with a redirect, and a browser without JavaScript gets
@@ -73,7 +82,7 @@ pub fn App() -> impl IntoView {
                     />
                 </Routes>
             </main>
-            {announcer.view()}
+            <RouteAnnouncer/>
         </Router>
     }
 }

@@ -5,7 +5,10 @@
 //! `username` instead of `userName`; absent attributes are simply omitted. [`ScimProfile`] is the
 //! small, normalised view the pages show, shared by the browser and the server.
 
-use crate::error::AppError;
+use crate::{
+    error::AppError,
+    json::{self, FromJson, JsonView},
+};
 use serde::{Deserialize, Serialize};
 
 /// Largest scim2/Me body accepted; a real one is well under 4 KiB.
@@ -30,14 +33,14 @@ pub struct ScimProfile {
 impl ScimProfile {
     /// Parses a scim2/Me response body (with `serde_json` on the server, the browser's own
     /// `JSON.parse` in the wasm, which keeps a JSON library out of the bundle).
-    pub fn from_json(body: &str) -> Result<Self, String> {
+    pub fn from_scim(body: &str) -> Result<Self, String> {
         check_size(body)?;
         let value = json::parse(body).ok_or("not a SCIM user record: the body is not JSON")?;
-        Self::from_value(&value).map_err(|why| format!("not a SCIM user record: {why}"))
+        Self::from_scim_value(&value).map_err(|why| format!("not a SCIM user record: {why}"))
     }
 
     /// Reads and normalises a parsed scim2/Me record.
-    pub fn from_value<J: JsonView>(user: &J) -> Result<Self, String> {
+    pub fn from_scim_value<J: JsonView>(user: &J) -> Result<Self, String> {
         let id = user
             .field("id")
             .and_then(|v| v.text())
@@ -113,6 +116,24 @@ impl ScimProfile {
     }
 }
 
+/// As the server function sends it to the browser (the field names of the `Serialize` derive).
+impl FromJson for ScimProfile {
+    fn from_json<J: JsonView>(json: &J) -> Option<Self> {
+        Some(ScimProfile {
+            id: json.field("id")?.text()?,
+            user_name: json.optional_text("user_name"),
+            given_name: json.optional_text("given_name"),
+            family_name: json.optional_text("family_name"),
+            emails: json
+                .field("emails")?
+                .items()?
+                .iter()
+                .map(JsonView::text)
+                .collect::<Option<_>>()?,
+        })
+    }
+}
+
 fn check_size(body: &str) -> Result<(), String> {
     if body.len() > MAX_BODY_BYTES {
         return Err(format!(
@@ -127,74 +148,6 @@ fn non_empty(value: Option<String>) -> Option<String> {
     value.filter(|v| !v.trim().is_empty())
 }
 
-/// Read access to a parsed JSON value: `serde_json::Value` on the server, a JS value in the
-/// browser. One reader serves both, so the shapes the tests feed it are the shapes the browser
-/// reads.
-pub trait JsonView: Sized {
-    fn field(&self, key: &str) -> Option<Self>;
-    fn text(&self) -> Option<String>;
-    fn flag(&self) -> Option<bool>;
-    fn items(&self) -> Option<Vec<Self>>;
-    fn is_null(&self) -> bool;
-}
-
-impl JsonView for serde_json::Value {
-    fn field(&self, key: &str) -> Option<Self> {
-        self.get(key).cloned()
-    }
-    fn text(&self) -> Option<String> {
-        self.as_str().map(str::to_owned)
-    }
-    fn flag(&self) -> Option<bool> {
-        self.as_bool()
-    }
-    fn items(&self) -> Option<Vec<Self>> {
-        self.as_array().cloned()
-    }
-    fn is_null(&self) -> bool {
-        serde_json::Value::is_null(self)
-    }
-}
-
-#[cfg(feature = "hydrate")]
-impl JsonView for wasm_bindgen::JsValue {
-    fn field(&self, key: &str) -> Option<Self> {
-        if !self.is_object() || js_sys::Array::is_array(self) {
-            return None;
-        }
-        js_sys::Reflect::get(self, &wasm_bindgen::JsValue::from_str(key))
-            .ok()
-            .filter(|v| !v.is_undefined())
-    }
-    fn text(&self) -> Option<String> {
-        self.as_string()
-    }
-    fn flag(&self) -> Option<bool> {
-        self.as_bool()
-    }
-    fn items(&self) -> Option<Vec<Self>> {
-        js_sys::Array::is_array(self).then(|| js_sys::Array::from(self).iter().collect())
-    }
-    fn is_null(&self) -> bool {
-        wasm_bindgen::JsValue::is_null(self)
-    }
-}
-
-/// The JSON parser of the platform the code runs on.
-pub mod json {
-    #[cfg(feature = "hydrate")]
-    pub type Value = wasm_bindgen::JsValue;
-    #[cfg(not(feature = "hydrate"))]
-    pub type Value = serde_json::Value;
-
-    pub fn parse(text: &str) -> Option<Value> {
-        #[cfg(feature = "hydrate")]
-        return js_sys::JSON::parse(text).ok();
-        #[cfg(not(feature = "hydrate"))]
-        return serde_json::from_str(text).ok();
-    }
-}
-
 /// A SCIM error body (RFC 7644 §3.12): its `detail`, if the body is one.
 pub fn error_detail(body: &str) -> Option<String> {
     check_size(body).ok()?;
@@ -204,7 +157,7 @@ pub fn error_detail(body: &str) -> Option<String> {
 /// What a scim2/Me answer means for the profile pages, wherever it was fetched.
 pub fn interpret_me_response(status: u16, body: &str) -> Result<ScimProfile, AppError> {
     match status {
-        200..=299 => ScimProfile::from_json(body).map_err(AppError::MalformedProfile),
+        200..=299 => ScimProfile::from_scim(body).map_err(AppError::MalformedProfile),
         401 => Err(AppError::IdpSessionExpired),
         403 => Err(AppError::MissingInternalLogin),
         _ => Err(AppError::ScimStatus {
@@ -228,7 +181,7 @@ mod tests {
 
     #[test]
     fn emails_as_plain_strings() {
-        let p = ScimProfile::from_json(&fixture("emails-strings.json")).unwrap();
+        let p = ScimProfile::from_scim(&fixture("emails-strings.json")).unwrap();
         assert_eq!(p.given_name.as_deref(), Some("Alice"));
         assert_eq!(p.family_name.as_deref(), Some("Liddell"));
         assert_eq!(p.user_name.as_deref(), Some("alice@example.com"));
@@ -238,7 +191,7 @@ mod tests {
 
     #[test]
     fn emails_as_objects_keep_server_order_without_primary() {
-        let p = ScimProfile::from_json(&fixture("emails-objects.json")).unwrap();
+        let p = ScimProfile::from_scim(&fixture("emails-objects.json")).unwrap();
         assert_eq!(p.emails, ["alice@example.com", "alice.home@example.org"]);
         assert_eq!(p.email(), Some("alice@example.com"));
         assert_eq!(p.user_name.as_deref(), Some("DEFAULT/alice"));
@@ -246,13 +199,13 @@ mod tests {
 
     #[test]
     fn mixed_emails_are_deduplicated() {
-        let p = ScimProfile::from_json(&fixture("emails-mixed.json")).unwrap();
+        let p = ScimProfile::from_scim(&fixture("emails-mixed.json")).unwrap();
         assert_eq!(p.emails, ["alice@example.com"]);
     }
 
     #[test]
     fn documented_example_spells_username_in_lower_case() {
-        let p = ScimProfile::from_json(&fixture("documented-example.json")).unwrap();
+        let p = ScimProfile::from_scim(&fixture("documented-example.json")).unwrap();
         assert_eq!(p.user_name.as_deref(), Some("DEFAULT/kim@example.com"));
         assert_eq!(p.given_name.as_deref(), Some("Kim"));
         assert_eq!(p.family_name.as_deref(), Some("Berry"));
@@ -261,7 +214,7 @@ mod tests {
 
     #[test]
     fn absent_name_and_emails_are_none() {
-        let p = ScimProfile::from_json(&fixture("no-emails-no-name.json")).unwrap();
+        let p = ScimProfile::from_scim(&fixture("no-emails-no-name.json")).unwrap();
         assert_eq!(p.user_name.as_deref(), Some("carol"));
         assert_eq!(p.given_name, None);
         assert_eq!(p.family_name, None);
@@ -273,7 +226,7 @@ mod tests {
     fn primary_email_comes_first() {
         let body = r#"{"id":"1","emails":[{"value":"a@x"},{"value":"b@x","primary":true},"c@x"]}"#;
         assert_eq!(
-            ScimProfile::from_json(body).unwrap().emails,
+            ScimProfile::from_scim(body).unwrap().emails,
             ["b@x", "a@x", "c@x"]
         );
     }
@@ -281,7 +234,7 @@ mod tests {
     #[test]
     fn error_body_is_not_a_user() {
         let body = fixture("error-401.json");
-        assert!(ScimProfile::from_json(&body).is_err());
+        assert!(ScimProfile::from_scim(&body).is_err());
         assert_eq!(
             error_detail(&body).as_deref(),
             Some("Authorization failure. Authorization information was invalid or missing from your request.")
@@ -307,14 +260,30 @@ mod tests {
     }
 
     #[test]
+    fn the_profile_reads_back_as_the_server_function_sends_it() {
+        let profile = ScimProfile::from_scim(&fixture("emails-mixed.json")).unwrap();
+        let sent = serde_json::to_string(&profile).unwrap();
+        assert_eq!(
+            <ScimProfile as FromJson>::from_json_text(&sent),
+            Some(profile)
+        );
+        let bare = ScimProfile {
+            id: "1".into(),
+            ..Default::default()
+        };
+        let sent = serde_json::to_string(&bare).unwrap();
+        assert_eq!(<ScimProfile as FromJson>::from_json_text(&sent), Some(bare));
+    }
+
+    #[test]
     fn malformed_and_oversized_bodies_are_errors() {
-        assert!(ScimProfile::from_json("<html>502 Bad Gateway</html>").is_err());
-        assert!(ScimProfile::from_json(r#"{"id":"1","emails":[42]}"#).is_err());
+        assert!(ScimProfile::from_scim("<html>502 Bad Gateway</html>").is_err());
+        assert!(ScimProfile::from_scim(r#"{"id":"1","emails":[42]}"#).is_err());
         let huge = format!(
             r#"{{"id":"1","userName":"{}"}}"#,
             "x".repeat(MAX_BODY_BYTES)
         );
-        let err = ScimProfile::from_json(&huge).unwrap_err();
+        let err = ScimProfile::from_scim(&huge).unwrap_err();
         assert!(err.contains("more than"), "{err}");
     }
 }

@@ -14,7 +14,7 @@ use super::{
     context::{Auth, Source},
     peek_auth_state, AuthState, AuthStatus,
 };
-use crate::names::paths;
+use crate::{json::FromJson, names::paths};
 use leptos::{prelude::*, task::spawn_local};
 use std::cell::{Cell, RefCell};
 use wasm_bindgen::{prelude::*, JsCast};
@@ -61,10 +61,7 @@ pub fn start(auth: Auth) {
 
 /// Tells the other tabs of this browser what this one learned.
 pub fn tell_other_tabs(state: &AuthState) {
-    let serializer = serde_wasm_bindgen::Serializer::json_compatible();
-    let Ok(message) = serde::Serialize::serialize(state, &serializer) else {
-        return;
-    };
+    let message = state.to_js();
     CHANNEL_TO_TABS.with_borrow(|channel| {
         if let Some(channel) = channel {
             let _ = channel.post_message(&message);
@@ -77,7 +74,7 @@ fn listen_to_other_tabs(auth: Auth) {
         return;
     };
     let on_message = Closure::<dyn Fn(MessageEvent)>::new(move |event: MessageEvent| {
-        if let Ok(state) = serde_wasm_bindgen::from_value::<AuthState>(event.data()) {
+        if let Some(state) = AuthState::from_json(&event.data()) {
             auth.learn(Ok(state), Source::OtherTab);
         }
     });

@@ -7,9 +7,8 @@
 //! and the server pushes the end of a session (see `browser.rs`).
 
 use super::{get_auth_state, AuthState, SessionUser};
-use crate::error::AppError;
+use crate::{codec::Hydrated, error::AppError};
 use leptos::prelude::*;
-use leptos::server::codee::string::JsonSerdeWasmCodec;
 
 /// The session as the browser last learned it.
 pub type AuthResult = Result<AuthState, AppError>;
@@ -26,13 +25,13 @@ pub enum AuthStatus {
 /// The app's auth context; `Copy`, so closures can capture it freely.
 #[derive(Clone, Copy)]
 pub struct Auth {
-    state: Resource<AuthResult, JsonSerdeWasmCodec>,
+    state: Resource<AuthResult, Hydrated>,
 }
 
 /// Creates the auth context for the app (once, in `App`).
 pub fn provide_auth() -> Auth {
     let auth = Auth {
-        state: Resource::new_serde_wb(|| (), |_| get_auth_state()),
+        state: Resource::new_with_options(|| (), |_| get_auth_state(), false),
     };
     provide_context(auth);
     #[cfg(feature = "hydrate")]

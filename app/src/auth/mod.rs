@@ -12,7 +12,12 @@ mod context;
 pub use browser::leaving;
 pub use context::{provide_auth, use_auth, Auth, AuthResult, AuthStatus, Source};
 
-use crate::{codec::PostJson, error::AppError, scim::ScimProfile};
+use crate::{
+    codec::PostJson,
+    error::AppError,
+    json::{FromJson, JsonView},
+    scim::ScimProfile,
+};
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -57,6 +62,54 @@ pub struct AuthState {
     pub flash: Option<String>,
 }
 
+impl FromJson for SessionUser {
+    fn from_json<J: JsonView>(json: &J) -> Option<Self> {
+        Some(SessionUser {
+            email: json.field("email")?.text()?,
+            given_name: json.optional_text("given_name"),
+            family_name: json.optional_text("family_name"),
+        })
+    }
+}
+
+impl FromJson for AuthState {
+    fn from_json<J: JsonView>(json: &J) -> Option<Self> {
+        let user = match json.field("user") {
+            Some(user) if !user.is_null() => Some(SessionUser::from_json(&user)?),
+            _ => None,
+        };
+        Some(AuthState {
+            user,
+            me_endpoint: json.field("me_endpoint")?.text()?,
+            token_in_browser: json.field("token_in_browser")?.flag()?,
+            flash: json.optional_text("flash"),
+        })
+    }
+}
+
+#[cfg(feature = "hydrate")]
+impl AuthState {
+    /// The state as a plain JS object, in the shape [`FromJson`] reads (for other tabs).
+    pub fn to_js(&self) -> wasm_bindgen::JsValue {
+        use crate::json::write::Object;
+        let user = self.user.as_ref().map(|user| {
+            Object::new()
+                .set_text("email", Some(&user.email))
+                .set_text("given_name", user.given_name.as_deref())
+                .set_text("family_name", user.family_name.as_deref())
+        });
+        let object = match user {
+            Some(user) => Object::new().set("user", user),
+            None => Object::new().set("user", wasm_bindgen::JsValue::NULL),
+        };
+        object
+            .set_text("me_endpoint", Some(&self.me_endpoint))
+            .set("token_in_browser", self.token_in_browser)
+            .set_text("flash", self.flash.as_deref())
+            .into()
+    }
+}
+
 /// Who is signed in, checked the way a page visit checks it: tokens about to expire are
 /// refreshed and the idle timeout starts over. Called by the server while rendering a page, and by
 /// the browser on every client-side navigation to a protected page.
@@ -85,6 +138,20 @@ pub async fn get_server_profile() -> Result<ScimProfile, AppError> {
     let backend = ssr::backend()?;
     backend.scim_me(&ssr::request_parts()?).await
 }
+
+/// The server functions above take no arguments: their (empty) argument structs read from any
+/// JSON object. (In the browser, answers are read with [`FromJson`]; these impls only let the
+/// generated code compile there.)
+macro_rules! no_arguments {
+    ($($args:ty),*) => {$(
+        impl FromJson for $args {
+            fn from_json<J: JsonView>(_: &J) -> Option<Self> {
+                Some(Self {})
+            }
+        }
+    )*};
+}
+no_arguments!(GetAuthState, PeekAuthState, GetServerProfile);
 
 #[cfg(feature = "ssr")]
 pub mod ssr {
@@ -161,5 +228,41 @@ pub mod ssr {
         ) {
             response.set_status(status);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_auth_state_reads_back_as_the_server_sends_it() {
+        let signed_in = AuthState {
+            user: Some(SessionUser {
+                email: "alice".into(),
+                given_name: Some("Alice".into()),
+                family_name: None,
+            }),
+            me_endpoint: "https://idp/t/acme/scim2/Me".into(),
+            token_in_browser: true,
+            flash: None,
+        };
+        let signed_out = AuthState {
+            user: None,
+            me_endpoint: "/api/scim2/Me".into(),
+            token_in_browser: false,
+            flash: Some("Your session ended.".into()),
+        };
+        for state in [signed_in, signed_out] {
+            let sent = serde_json::to_string(&state).unwrap();
+            assert_eq!(AuthState::from_json_text(&sent), Some(state.clone()));
+            // As a hydrated resource: a `Result`.
+            let sent = serde_json::to_string(&Ok::<_, AppError>(state.clone())).unwrap();
+            assert_eq!(
+                Result::<AuthState, AppError>::from_json_text(&sent),
+                Some(Ok(state))
+            );
+        }
+        assert_eq!(AuthState::from_json_text(r#"{"user":null}"#), None);
     }
 }

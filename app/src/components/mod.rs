@@ -8,7 +8,7 @@ mod sign_out;
 mod status;
 
 pub use header::Header;
-pub use page_title::{PageTitle, RouteAnnouncer};
+pub use page_title::{title_of, RouteAnnouncer};
 pub use profile::{ProfileError, ProfileFields};
 pub use protected::{Protected, SessionCheck};
 pub use sign_out::SignOutButton;

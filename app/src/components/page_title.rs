@@ -1,73 +1,80 @@
 //! Page titles, and what a route change tells assistive technology.
 //!
-//! Every page names itself with [`PageTitle`]. After a client-side navigation (not on the first
-//! load, where the browser does it), focus moves to the main content and the new title is read
-//! out by a polite live region, as a full page load would announce it.
+//! The server writes each page's `<title>` (see [`title_of`]). After a client-side navigation
+//! (not on the first load, where the browser does it), the browser sets the new title, moves
+//! focus to the main content, and a polite live region reads the title out, as a full page load
+//! would announce it.
 
-use crate::names::ids;
+use crate::names::{ids, paths};
 use leptos::prelude::*;
-use leptos_meta::Title;
 
 const SITE: &str = "asgardeo-leptos";
 
-/// The live region and the state behind it; provided once by `App`.
-#[derive(Clone, Copy)]
-pub struct RouteAnnouncer {
-    message: RwSignal<String>,
-    /// Whether the first page has been shown (its title needs no announcement).
-    first_shown: StoredValue<bool>,
-}
-
-impl RouteAnnouncer {
-    pub fn provide() -> Self {
-        let announcer = RouteAnnouncer {
-            message: RwSignal::new(String::new()),
-            first_shown: StoredValue::new(false),
-        };
-        provide_context(announcer);
-        announcer
-    }
-
-    /// The visually hidden live region; rendered once, outside the routes.
-    pub fn view(self) -> impl IntoView {
-        view! {
-            <p id=ids::ROUTE_ANNOUNCER class="visually-hidden" role="status" aria-live="polite" aria-atomic="true">
-                {move || self.message.get()}
-            </p>
-        }
-    }
-
-    #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
-    fn page_shown(self, title: &str) {
-        if !self.first_shown.get_value() {
-            self.first_shown.set_value(true);
-            return;
-        }
-        self.message.set(title.to_owned());
-        #[cfg(feature = "hydrate")]
-        if let Some(main) = web_sys::window()
-            .and_then(|w| w.document())
-            .and_then(|d| d.get_element_by_id(ids::MAIN))
-        {
-            use wasm_bindgen::JsCast;
-            if let Ok(main) = main.dyn_into::<web_sys::HtmlElement>() {
-                let _ = main.focus();
-            }
-        }
+/// The document title of the page at `path`.
+pub fn title_of(path: &str) -> &'static str {
+    match path {
+        paths::HOME => SITE,
+        paths::CLIENT_PROFILE => "Client-side profile · asgardeo-leptos",
+        paths::SERVER_PROFILE => "Server-side profile · asgardeo-leptos",
+        _ => "Page not found · asgardeo-leptos",
     }
 }
 
-/// Sets the document title to "`text` · asgardeo-leptos" (or the site name alone).
+/// The visually hidden live region that announces a new page; rendered once, inside the router.
 #[component]
-pub fn PageTitle(#[prop(optional)] text: Option<&'static str>) -> impl IntoView {
-    let title = match text {
-        Some(text) => format!("{text} · {SITE}"),
-        None => SITE.to_owned(),
-    };
-    // Effects run only in the browser, once the page is in the document.
-    if let Some(announcer) = use_context::<RouteAnnouncer>() {
-        let title = title.clone();
-        Effect::new(move |_| announcer.page_shown(&title));
+pub fn RouteAnnouncer() -> impl IntoView {
+    let message = RwSignal::new(String::new());
+    #[cfg(feature = "hydrate")]
+    {
+        let location = leptos_router::hooks::use_location();
+        // Effects run only in the browser; the first run is the page the server rendered.
+        Effect::new(move |shown: Option<String>| {
+            let path = location.pathname.get();
+            if shown.is_some_and(|shown| shown != path) {
+                announce(title_of(&path));
+                message.set(title_of(&path).to_owned());
+            }
+            path
+        });
     }
-    view! { <Title text=title/> }
+    view! {
+        <p id=ids::ROUTE_ANNOUNCER class="visually-hidden" role="status" aria-live="polite" aria-atomic="true">
+            {move || message.get()}
+        </p>
+    }
+}
+
+/// Sets the document title and moves focus to the main content.
+#[cfg(feature = "hydrate")]
+fn announce(title: &str) {
+    use wasm_bindgen::JsCast;
+    let Some(document) = web_sys::window().and_then(|w| w.document()) else {
+        return;
+    };
+    document.set_title(title);
+    if let Some(main) = document
+        .get_element_by_id(ids::MAIN)
+        .and_then(|main| main.dyn_into::<web_sys::HtmlElement>().ok())
+    {
+        let _ = main.focus();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_page_has_its_own_title() {
+        let titles = [
+            title_of(paths::HOME),
+            title_of(paths::CLIENT_PROFILE),
+            title_of(paths::SERVER_PROFILE),
+            title_of("/nowhere"),
+        ];
+        for (i, title) in titles.iter().enumerate() {
+            assert!(title.contains(SITE));
+            assert!(!titles[i + 1..].contains(title), "{title} twice");
+        }
+    }
 }

@@ -5,23 +5,27 @@
 
 use crate::{
     auth::{use_auth, Auth, AuthResult, AuthState},
+    codec::Hydrated,
     components::{ErrorBox, Loading},
     error::AppError,
     names::sign_in_url,
 };
-use leptos::server::codee::string::JsonSerdeWasmCodec;
 use leptos::{either::EitherOf4, prelude::*};
 
 /// The session check of one visit to a protected page. Started in the route's `data()`, so that
 /// in the browser it runs while the page's code downloads. The server's answer is handed to the
 /// browser with the page, so the first render after a full page load does not check again.
 #[derive(Clone, Copy)]
-pub struct SessionCheck(Resource<AuthResult, JsonSerdeWasmCodec>);
+pub struct SessionCheck(Resource<AuthResult, Hydrated>);
 
 impl SessionCheck {
     pub fn start() -> Self {
         let auth = use_auth();
-        SessionCheck(Resource::new_serde_wb(|| (), move |_| auth.verify()))
+        SessionCheck(Resource::new_with_options(
+            || (),
+            move |_| auth.verify(),
+            false,
+        ))
     }
 }
 

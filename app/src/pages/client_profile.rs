@@ -6,9 +6,7 @@
 //! proxy.
 
 use crate::{
-    components::{
-        Loading, PageTitle, ProfileError, ProfileFields, Protected, SessionCheck, SignOutButton,
-    },
+    components::{Loading, ProfileError, ProfileFields, Protected, SessionCheck, SignOutButton},
     error::AppError,
     names::{ids, paths},
     scim::ScimProfile,
@@ -30,7 +28,6 @@ impl LazyRoute for ClientProfilePage {
 
     fn view(this: Self) -> AnyView {
         view! {
-            <PageTitle text="Client-side profile"/>
             <Protected path=paths::CLIENT_PROFILE session=this.session>
                 <section class="card">
                     <h1>"Profile Page"</h1>
@@ -87,8 +84,9 @@ mod browser {
     use crate::{
         auth::{Auth, AuthState},
         error::AppError,
+        json::{self, JsonView},
         names::{form_encode, paths},
-        scim::{interpret_me_response, json, JsonView, ScimProfile, SCIM_MEDIA_TYPE},
+        scim::{interpret_me_response, ScimProfile, SCIM_MEDIA_TYPE},
     };
     use gloo_net::http::{Request, Response};
 

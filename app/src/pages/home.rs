@@ -1,6 +1,6 @@
 use crate::{
     auth::{use_auth, AuthState},
-    components::{ErrorBox, Loading, PageTitle, SignOutButton},
+    components::{ErrorBox, Loading, SignOutButton},
     names::{ids, paths, sign_in_url},
 };
 use leptos::{either::EitherOf3, prelude::*};
@@ -18,7 +18,6 @@ impl LazyRoute for HomePage {
     fn view(_this: Self) -> AnyView {
         let auth = use_auth();
         view! {
-            <PageTitle/>
             <Suspense fallback=|| view! { <Loading/> }>
                 {move || Suspend::new(async move {
                     match auth.state().await {

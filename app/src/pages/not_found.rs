@@ -1,7 +1,4 @@
-use crate::{
-    components::PageTitle,
-    names::{ids, paths},
-};
+use crate::names::{ids, paths};
 use leptos::prelude::*;
 use leptos_router::components::A;
 
@@ -11,7 +8,6 @@ pub fn NotFound() -> impl IntoView {
     #[cfg(feature = "ssr")]
     crate::auth::ssr::set_status(404);
     view! {
-        <PageTitle text="Page not found"/>
         <section class="card">
             <h1 id=ids::ERROR_TITLE>"Page not found"</h1>
             <p id=ids::ERROR_MESSAGE>"There is no page at this address."</p>

@@ -1,13 +1,11 @@
 use crate::{
     auth::get_server_profile,
-    components::{
-        Loading, PageTitle, ProfileError, ProfileFields, Protected, SessionCheck, SignOutButton,
-    },
+    codec::Hydrated,
+    components::{Loading, ProfileError, ProfileFields, Protected, SessionCheck, SignOutButton},
     error::AppError,
     names::{ids, paths},
     scim::ScimProfile,
 };
-use leptos::server::codee::string::JsonSerdeWasmCodec;
 use leptos::{either::Either, prelude::*};
 use leptos_router::{components::A, lazy_route, LazyRoute};
 
@@ -16,7 +14,7 @@ use leptos_router::{components::A, lazy_route, LazyRoute};
 /// server function (`POST /api/server_profile`), which returns the profile and never a token.
 pub struct ServerProfilePage {
     session: SessionCheck,
-    profile: Resource<Result<ScimProfile, AppError>, JsonSerdeWasmCodec>,
+    profile: Resource<Result<ScimProfile, AppError>, Hydrated>,
 }
 
 #[lazy_route]
@@ -26,14 +24,13 @@ impl LazyRoute for ServerProfilePage {
         // code. Without a session the server function answers 401 and the check redirects.
         ServerProfilePage {
             session: SessionCheck::start(),
-            profile: Resource::new_serde_wb(|| (), |_| get_server_profile()),
+            profile: Resource::new_with_options(|| (), |_| get_server_profile(), false),
         }
     }
 
     fn view(this: Self) -> AnyView {
         let profile = this.profile;
         view! {
-            <PageTitle text="Server-side profile"/>
             <Protected path=paths::SERVER_PROFILE session=this.session>
                 <section class="card">
                     <h1>"Profile Page"</h1>
