@@ -1,5 +1,7 @@
-// Bytes over the wire for a cold load of a page, counted by Chromium itself (DevTools protocol:
-// the encoded length of every response), once with `Accept-Encoding: gzip` and once with `br`.
+// Bytes over the wire, counted by Chromium itself (DevTools protocol): for a cold load of each
+// route (empty cache), and for each client-side navigation after that, once with
+// `Accept-Encoding: gzip` and once with `br`. Per response: the encoded length on the wire
+// (headers included, as Chromium counts it) and the decoded (raw) length.
 //
 // node end2end/bench/wire.mjs <app base URL> <IdP username> <password>   → JSON on stdout
 import { chromium } from '@playwright/test';
@@ -19,50 +21,104 @@ function kind(url, mime) {
   return 'other';
 }
 
-/** Loads `path` with an empty cache and counts every response of the app's origin. */
-async function coldLoad(context, path, encoding, ready) {
-  const page = await context.newPage();
+/** Counts every response of the app's origin on `page` until `reset()` is called again. */
+async function counter(context, page, encoding, cacheDisabled) {
   const cdp = await context.newCDPSession(page);
   await cdp.send('Network.enable');
-  await cdp.send('Network.setCacheDisabled', { cacheDisabled: true });
+  await cdp.send('Network.setCacheDisabled', { cacheDisabled });
   await cdp.send('Network.setExtraHTTPHeaders', { headers: { 'Accept-Encoding': encoding } });
   const responses = new Map();
+  let sizes = {};
   cdp.on('Network.responseReceived', (e) => responses.set(e.requestId, {
-    url: e.response.url, mime: e.response.mimeType, encoding: e.response.headers['content-encoding'] ?? e.response.headers['Content-Encoding'] ?? 'identity',
+    url: e.response.url, mime: e.response.mimeType, raw: 0,
+    encoding: e.response.headers['content-encoding'] ?? e.response.headers['Content-Encoding'] ?? 'identity',
   }));
-  const sizes = {};
+  cdp.on('Network.dataReceived', (e) => {
+    const r = responses.get(e.requestId);
+    if (r) r.raw += e.dataLength;
+  });
   cdp.on('Network.loadingFinished', (e) => {
     const r = responses.get(e.requestId);
-    if (!r || !r.url.startsWith(base)) return;
+    if (!r || !r.url.startsWith(base) || r.url.includes('/api/auth/events')) return;
     const k = kind(r.url, r.mime);
     sizes[k] = (sizes[k] ?? 0) + e.encodedDataLength;
-    (sizes.files ??= []).push({ url: r.url.slice(base.length), bytes: e.encodedDataLength, encoding: r.encoding });
+    sizes[`${k}_raw`] = (sizes[`${k}_raw`] ?? 0) + r.raw;
+    (sizes.files ??= []).push({ url: r.url.slice(base.length), bytes: e.encodedDataLength, raw: r.raw, encoding: r.encoding });
   });
-  await page.goto(`${base}${path}`, { waitUntil: 'networkidle' });
-  if (ready) await page.waitForSelector(ready, { timeout: 15000 });
-  await page.waitForLoadState('networkidle');
-  await page.close();
-  sizes.js_plus_wasm = (sizes.js ?? 0) + (sizes.wasm ?? 0);
-  return sizes;
+  return {
+    take() {
+      const taken = sizes;
+      sizes = {};
+      taken.js_plus_wasm = (taken.js ?? 0) + (taken.wasm ?? 0);
+      taken.js_plus_wasm_raw = (taken.js_raw ?? 0) + (taken.wasm_raw ?? 0);
+      taken.total = ['html', 'js', 'wasm', 'css', 'other'].reduce((n, k) => n + (taken[k] ?? 0), 0);
+      taken.files ??= [];
+      return taken;
+    },
+  };
 }
 
-const browser = await chromium.launch(launch);
-const result = {};
-for (const encoding of ['gzip', 'br']) {
-  const signedOut = await browser.newContext();
-  result[`home_signed_out_${encoding}`] = await coldLoad(signedOut, '/', encoding, '#sign-in');
-  await signedOut.close();
+const hydrated = (page) => page.waitForFunction(() => document.documentElement.dataset.hydrated === 'true');
 
-  const signedIn = await browser.newContext();
-  const page = await signedIn.newPage();
+async function signIn(context) {
+  const page = await context.newPage();
   await page.goto(`${base}/api/auth/signin/asgardeo?callbackUrl=/`);
   await page.fill('input[name=username]', username);
   await page.fill('input[name=password]', password);
   await page.click('button[type=submit]');
   await page.waitForSelector('#welcome');
   await page.close();
-  result[`client_profile_${encoding}`] = await coldLoad(signedIn, '/client-profile', encoding, '#profile-given-name');
+}
+
+/** A cold load of `path` in a fresh page with the cache disabled. */
+async function coldLoad(context, path, encoding, ready) {
+  const page = await context.newPage();
+  const count = await counter(context, page, encoding, true);
+  await page.goto(`${base}${path}`, { waitUntil: 'networkidle' });
+  await page.waitForSelector(ready, { timeout: 15000 });
+  await hydrated(page);
+  await page.waitForLoadState('networkidle');
+  await page.close();
+  return count.take();
+}
+
+const browser = await chromium.launch(launch);
+const result = { cold: {}, navigation: {} };
+for (const encoding of ['gzip', 'br']) {
+  const signedOut = await browser.newContext();
+  result.cold[`/ (signed out) ${encoding}`] = await coldLoad(signedOut, '/', encoding, '#sign-in');
+  await signedOut.close();
+
+  const signedIn = await browser.newContext();
+  await signIn(signedIn);
+  result.cold[`/ ${encoding}`] = await coldLoad(signedIn, '/', encoding, '#welcome');
+  result.cold[`/client-profile ${encoding}`] = await coldLoad(signedIn, '/client-profile', encoding, '#profile-given-name');
+  result.cold[`/server-profile ${encoding}`] = await coldLoad(signedIn, '/server-profile', encoding, '#profile-given-name');
+
   await signedIn.close();
+
+  // Client-side navigations from a cold `/`, with the cache on (each chunk is fetched once), in
+  // a fresh browser (whose cache holds nothing yet).
+  const fresh = await browser.newContext();
+  await signIn(fresh);
+  const page = await fresh.newPage();
+  const count = await counter(fresh, page, encoding, false);
+  await page.goto(`${base}/`, { waitUntil: 'networkidle' });
+  await hydrated(page);
+  await page.waitForLoadState('networkidle');
+  count.take();
+  for (const [step, link, ready] of [
+    ['/ → /client-profile', '#nav-client-profile', '#profile-given-name'],
+    ['/client-profile → /', '#go-home', '#welcome'],
+    ['/ → /server-profile', '#nav-server-profile', '#profile-given-name'],
+    ['/server-profile → /', '#go-home', '#welcome'],
+  ]) {
+    await page.click(link);
+    await page.waitForSelector(ready, { timeout: 15000 });
+    await page.waitForLoadState('networkidle');
+    result.navigation[`${step} ${encoding}`] = count.take();
+  }
+  await fresh.close();
 }
 await browser.close();
 console.log(JSON.stringify(result, null, 2));

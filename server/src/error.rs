@@ -190,14 +190,7 @@ fn render_error_document(options: &LeptosOptions, info: ErrorPageInfo) -> String
 /// 400 for a request the app's client does not send, 502/503 when the IdP or the store fails.
 /// (Leptos answers every server-function error with 500.)
 pub async fn server_fn_status(request: Request, next: Next) -> Response {
-    let is_api = request.uri().path().starts_with("/api/");
-    let mut response = next.run(request).await;
-    if is_api && !response.headers().contains_key(header::CACHE_CONTROL) {
-        // What the API answers is about the user: never cached.
-        response
-            .headers_mut()
-            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    }
+    let response = next.run(request).await;
     if !response
         .headers()
         .contains_key(leptos::server_fn::error::SERVER_FN_ERROR_HEADER)

@@ -217,6 +217,7 @@ fn router(auth: Arc<AuthService>, leptos_options: LeptosOptions) -> anyhow::Resu
         })
         .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(context, shell))
         .layer(from_fn(server_fn_status))
+        .layer(from_fn(no_store_unless_static))
         .layer(from_fn_with_state(AppOrigin(config.origin().into()), auth::csrf::refuse_cross_site))
         .layer(from_fn_with_state(leptos_options, render_error_pages))
         .layer(session_layer(&config, AnyStore(auth_backend))?)
@@ -265,4 +266,24 @@ fn session_layer(
         .with_secure(config.secure_cookies())
         .with_expiry(Expiry::OnInactivity(idle))
         .with_private(key))
+}
+
+/// `Cache-Control: no-store` on every response but the static files (`/pkg/…`, the favicon):
+/// pages and API answers are about the signed-in user, and must stay out of shared caches and the
+/// browser's back/forward cache (a stale page would show a signed-out user their profile).
+async fn no_store_unless_static(
+    request: Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let is_static = {
+        let path = request.uri().path();
+        path.starts_with("/pkg/") || path == "/favicon.svg"
+    };
+    let mut response = next.run(request).await;
+    if !is_static && !response.headers().contains_key(header::CACHE_CONTROL) {
+        response
+            .headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    response
 }

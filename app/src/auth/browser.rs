@@ -3,7 +3,9 @@
 //! - **Other tabs.** What a tab learns that changes who is signed in, it tells the other tabs of
 //!   this browser on a `BroadcastChannel`; they take it as theirs.
 //! - **Focus.** A window that regains focus looks at the session again — a peek, which neither
-//!   refreshes tokens nor restarts the idle timeout, and at most once per [`PEEK_COOLDOWN_MS`].
+//!   refreshes tokens nor restarts the idle timeout, and at most once per [`PEEK_COOLDOWN_MS`];
+//!   so does a page restored from the back/forward cache. Of two answers the later one counts
+//!   (`AuthState::checked_at`), so a stale page cannot overwrite what the tabs know.
 //! - **The server.** One tab per browser (the holder of a Web Lock) listens to
 //!   `/api/auth/events`, where the server says when the session ends: signed out in another tab,
 //!   or logged out at the IdP (back-channel logout, on whichever server instance the IdP called).
@@ -24,12 +26,16 @@ const CHANNEL: &str = "asgardeo-leptos:auth";
 const EVENTS_LOCK: &str = "asgardeo-leptos:events";
 /// At most one focus-triggered look per this many milliseconds.
 const PEEK_COOLDOWN_MS: f64 = 10_000.0;
+const RECONNECT_FIRST_MS: i32 = 5_000;
+const RECONNECT_MAX_MS: i32 = 60_000;
 
 thread_local! {
     static CHANNEL_TO_TABS: RefCell<Option<BroadcastChannel>> = const { RefCell::new(None) };
     static EVENTS: RefCell<Option<EventSource>> = const { RefCell::new(None) };
     static LISTENS_FOR_EVENTS: Cell<bool> = const { Cell::new(false) };
     static LAST_PEEK: Cell<f64> = const { Cell::new(f64::NEG_INFINITY) };
+    /// How long to wait before opening a refused event stream again.
+    static RECONNECT_DELAY_MS: Cell<i32> = const { Cell::new(RECONNECT_FIRST_MS) };
     /// Releases the events lock, for the tab that holds it.
     static RELEASE_EVENTS_LOCK: RefCell<Option<js_sys::Function>> = const { RefCell::new(None) };
 }
@@ -110,6 +116,21 @@ fn look_again_on_focus(auth: Auth) {
         let _ = document.add_event_listener_with_callback("visibilitychange", callback);
     }
     on_focus.forget();
+    // A page restored from the back/forward cache shows what it knew when it was left.
+    let on_restore = Closure::<dyn Fn(web_sys::PageTransitionEvent)>::new(
+        move |event: web_sys::PageTransitionEvent| {
+            if event.persisted() {
+                spawn_local(async move {
+                    if let Ok(state) = peek_auth_state().await {
+                        auth.learn(Ok(state), Source::ThisTab);
+                    }
+                });
+            }
+        },
+    );
+    let _ =
+        window.add_event_listener_with_callback("pageshow", on_restore.as_ref().unchecked_ref());
+    on_restore.forget();
 }
 
 /// Waits for this browser's events lock (`navigator.locks`), then listens to the server for as
@@ -159,24 +180,39 @@ fn follow_server_events(auth: Auth, signed_in: bool) {
             let Ok(events) = EventSource::new(paths::AUTH_EVENTS) else {
                 return;
             };
-            // The server says the session ended, or refuses the stream (204: no session any
-            // more): ask who is signed in now, which also tells the other tabs.
-            let on_end = Closure::<dyn Fn(web_sys::Event)>::new(move |event: web_sys::Event| {
+            // The server says the session ended: ask who is signed in now (and why not), which
+            // also tells the other tabs.
+            let on_signed_out = Closure::<dyn Fn()>::new(move || {
+                RECONNECT_DELAY_MS.set(RECONNECT_FIRST_MS);
+                spawn_local(async move {
+                    let _ = auth.verify().await;
+                });
+            });
+            // The stream was refused or broke for good (the browser retries by itself
+            // otherwise): look at the session; still signed in, open it again a little later.
+            let on_error = Closure::<dyn Fn(web_sys::Event)>::new(move |event: web_sys::Event| {
                 let closed = event
                     .target()
                     .and_then(|t| t.dyn_into::<EventSource>().ok())
                     .is_none_or(|events| events.ready_state() == EventSource::CLOSED);
-                if event.type_() == "signed-out" || closed {
+                if closed {
                     spawn_local(async move {
-                        let _ = auth.verify().await;
+                        if let Ok(state) = peek_auth_state().await {
+                            auth.learn(Ok(state), Source::ThisTab);
+                        }
+                        reopen_later(auth);
                     });
                 }
             });
-            let callback = on_end.as_ref().unchecked_ref();
-            let _ = events.add_event_listener_with_callback("signed-out", callback);
-            let _ = events.add_event_listener_with_callback("error", callback);
-            // One per stream; streams open once per sign-in, so this stays small.
-            on_end.forget();
+            let _ = events.add_event_listener_with_callback(
+                "signed-out",
+                on_signed_out.as_ref().unchecked_ref(),
+            );
+            let _ =
+                events.add_event_listener_with_callback("error", on_error.as_ref().unchecked_ref());
+            // One pair per stream; streams open once per sign-in, so this stays small.
+            on_signed_out.forget();
+            on_error.forget();
             *slot = Some(events);
         } else if !signed_in {
             if let Some(events) = slot.take() {
@@ -184,6 +220,18 @@ fn follow_server_events(auth: Auth, signed_in: bool) {
             }
         }
     });
+}
+
+/// Opens the event stream again after a growing delay (5 s, doubling up to a minute), if this
+/// tab is still signed in then.
+fn reopen_later(auth: Auth) {
+    let delay = RECONNECT_DELAY_MS.get();
+    RECONNECT_DELAY_MS.set((delay * 2).min(RECONNECT_MAX_MS));
+    let reopen = Closure::once_into_js(move || follow_server_events(auth, is_signed_in(auth)));
+    if let Some(window) = web_sys::window() {
+        let _ = window
+            .set_timeout_with_callback_and_timeout_and_arguments_0(reopen.unchecked_ref(), delay);
+    }
 }
 
 /// This tab is about to leave the app (signing out): it stops listening and hands the event

@@ -90,6 +90,10 @@ impl Auth {
     pub fn learn(&self, fresh: AuthResult, source: Source) {
         let before = self.state.get_untracked();
         if let (Some(Ok(known)), Ok(news)) = (&before, &fresh) {
+            // An older answer (a page restored from the cache, a slow reply) is old news.
+            if news.checked_at < known.checked_at {
+                return;
+            }
             // Why the session ended is told once (the server forgets it once told): a later
             // answer that only says "signed out" must not erase it.
             if known.user.is_none() && news.user.is_none() && news.flash.is_none() {

@@ -60,6 +60,8 @@ pub struct AuthState {
     pub token_in_browser: bool,
     /// A one-time message, e.g. why the last session ended.
     pub flash: Option<String>,
+    /// When the server looked (Unix milliseconds): of two answers, the later one counts.
+    pub checked_at: i64,
 }
 
 impl FromJson for SessionUser {
@@ -83,6 +85,7 @@ impl FromJson for AuthState {
             me_endpoint: json.field("me_endpoint")?.text()?,
             token_in_browser: json.field("token_in_browser")?.flag()?,
             flash: json.optional_text("flash"),
+            checked_at: json.field("checked_at")?.number()? as i64,
         })
     }
 }
@@ -106,6 +109,7 @@ impl AuthState {
             .set_text("me_endpoint", Some(&self.me_endpoint))
             .set("token_in_browser", self.token_in_browser)
             .set_text("flash", self.flash.as_deref())
+            .set("checked_at", self.checked_at as f64)
             .into()
     }
 }
@@ -246,12 +250,14 @@ mod tests {
             me_endpoint: "https://idp/t/acme/scim2/Me".into(),
             token_in_browser: true,
             flash: None,
+            checked_at: 1_764_000_000_123,
         };
         let signed_out = AuthState {
             user: None,
             me_endpoint: "/api/scim2/Me".into(),
             token_in_browser: false,
             flash: Some("Your session ended.".into()),
+            checked_at: 1_764_000_001_000,
         };
         for state in [signed_in, signed_out] {
             let sent = serde_json::to_string(&state).unwrap();

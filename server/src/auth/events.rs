@@ -8,7 +8,8 @@
 //! Events reach every server instance that shares the session store: with Redis they travel over
 //! Redis pub/sub, so a back-channel logout received by one instance reaches the streams another
 //! instance holds. Nobody who is not signed in gets a stream (`204 No Content`, which also tells
-//! the browser not to reconnect), and a session gets at most [`STREAMS_PER_SESSION`].
+//! the browser not to reconnect); a session holds at most [`STREAMS_PER_SESSION`] (a new one
+//! replaces the oldest) and the server at most [`MAX_STREAMS`].
 
 use super::{now, session::AuthSession, AuthService};
 use crate::{
@@ -33,7 +34,7 @@ use std::{
     sync::{Arc, Mutex},
     time::Duration,
 };
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, Notify};
 use tower_sessions::{session::Id, Session};
 
 /// Streams one session may hold open at once (a browser needs one; a few spare for races).
@@ -44,6 +45,8 @@ pub const MAX_STREAMS: usize = 10_000;
 const STREAM_LIFETIME: Duration = Duration::from_secs(30 * 60);
 /// How long the browser waits before reconnecting.
 const RECONNECT_AFTER: Duration = Duration::from_secs(3);
+/// How long a stream waits to look again when the session store is unavailable.
+const STORE_RETRY: Duration = Duration::from_secs(30);
 /// Events the bus holds for a slow stream before it must re-read the session.
 const BUS_CAPACITY: usize = 1024;
 
@@ -58,6 +61,9 @@ pub enum AuthEvent {
     SessionEnded(SessionDigest),
     /// The IdP logged out an IdP session (`sid`) or every session of a user (`sub`) at `at`.
     LoggedOut { key: LogoutKey, at: i64 },
+    /// Events may have been missed (the bus lagged, Redis reconnected): every stream looks at
+    /// its session again.
+    Recheck,
     /// The server is stopping: close every stream.
     Shutdown,
 }
@@ -103,7 +109,7 @@ impl AuthEvent {
                 key: LogoutKey::Sub(sub),
                 at,
             } => Some(format!("sub {at} {sub}")),
-            AuthEvent::Shutdown => None,
+            AuthEvent::Recheck | AuthEvent::Shutdown => None,
         }
     }
 
@@ -136,7 +142,9 @@ pub struct EventBus {
 #[derive(Default)]
 struct StreamCount {
     total: usize,
-    per_session: HashMap<SessionDigest, usize>,
+    next_id: u64,
+    /// The open streams of each session, oldest first, each with what ends it.
+    per_session: HashMap<SessionDigest, Vec<(u64, Arc<Notify>)>>,
 }
 
 impl EventBus {
@@ -148,13 +156,22 @@ impl EventBus {
             backend: backend.clone(),
             streams: Mutex::default(),
         });
-        backend
-            .subscribe(Box::new(move |text: String| {
-                if let Some(event) = AuthEvent::decode(&text) {
+        // `None` from the store: messages may have been missed.
+        let subscribed = backend
+            .subscribe(Box::new(move |text: Option<String>| {
+                let event = match text {
+                    Some(text) => AuthEvent::decode(&text),
+                    None => Some(AuthEvent::Recheck),
+                };
+                if let Some(event) = event {
                     let _ = local.send(event);
                 }
             }))
-            .await?;
+            .await;
+        if let Err(err) = subscribed {
+            // Tabs then learn of session ends from other instances on their next request.
+            tracing::warn!(error = %format!("{err:#}"), "cannot receive session events from other instances");
+        }
         Ok(bus)
     }
 
@@ -170,7 +187,11 @@ impl EventBus {
             Ok(false) => {
                 let _ = self.local.send(event);
             }
-            Err(err) => tracing::warn!(error = %err, "could not publish a session event"),
+            Err(err) => {
+                tracing::warn!(error = %err, "could not publish a session event to other instances");
+                // This instance's streams still hear it.
+                let _ = self.local.send(event);
+            }
         }
     }
 
@@ -178,18 +199,35 @@ impl EventBus {
         self.local.subscribe()
     }
 
-    /// Counts a new stream for `session`, unless it or the server has too many.
+    /// Counts a new stream for `session`, unless the server has too many. A session that has
+    /// [`STREAMS_PER_SESSION`] already gives up its oldest (a browser needs one; the old ones are
+    /// likely dead connections it has not noticed yet).
     fn open_stream(self: &Arc<Self>, session: SessionDigest) -> Option<StreamGuard> {
         let mut count = self.streams.lock().unwrap_or_else(|p| p.into_inner());
-        let for_session = count.per_session.get(&session).copied().unwrap_or(0);
-        if count.total >= MAX_STREAMS || for_session >= STREAMS_PER_SESSION {
+        let open = count.per_session.get(&session).map_or(0, Vec::len);
+        if open >= STREAMS_PER_SESSION {
+            if let Some(streams) = count.per_session.get_mut(&session) {
+                let (_, oldest) = streams.remove(0);
+                oldest.notify_one();
+            }
+            count.total = count.total.saturating_sub(1);
+        } else if count.total >= MAX_STREAMS {
             return None;
         }
         count.total += 1;
-        count.per_session.insert(session, for_session + 1);
+        count.next_id += 1;
+        let id = count.next_id;
+        let evicted = Arc::new(Notify::new());
+        count
+            .per_session
+            .entry(session)
+            .or_default()
+            .push((id, evicted.clone()));
         Some(StreamGuard {
             bus: self.clone(),
             session,
+            id,
+            evicted,
         })
     }
 }
@@ -198,18 +236,25 @@ impl EventBus {
 struct StreamGuard {
     bus: Arc<EventBus>,
     session: SessionDigest,
+    id: u64,
+    /// Notified when a newer stream of the session takes this one's place.
+    evicted: Arc<Notify>,
 }
 
 impl Drop for StreamGuard {
     fn drop(&mut self) {
         let mut count = self.bus.streams.lock().unwrap_or_else(|p| p.into_inner());
-        count.total = count.total.saturating_sub(1);
-        if let Some(n) = count.per_session.get_mut(&self.session) {
-            *n -= 1;
-            if *n == 0 {
-                count.per_session.remove(&self.session);
-            }
+        let Some(streams) = count.per_session.get_mut(&self.session) else {
+            return;
+        };
+        let before = streams.len();
+        streams.retain(|(id, _)| *id != self.id);
+        let removed = before - streams.len();
+        if streams.is_empty() {
+            count.per_session.remove(&self.session);
         }
+        // An evicted stream was uncounted when it was evicted.
+        count.total = count.total.saturating_sub(removed);
     }
 }
 
@@ -233,7 +278,7 @@ impl Watched {
                 key: LogoutKey::Sub(sub),
                 at,
             } => *sub == self.sub && *at >= self.signed_in_at,
-            AuthEvent::Shutdown => false,
+            AuthEvent::Recheck | AuthEvent::Shutdown => false,
         }
     }
 }
@@ -272,6 +317,7 @@ async fn events(State(auth): State<Arc<AuthService>>, session: Session) -> Respo
     let expires_at = auth.session_ends_at(&signed_in);
 
     let stream = async_stream(move |tx| async move {
+        let evicted = guard.evicted.clone();
         let _guard = guard;
         let _ = tx
             .send(Event::default().retry(RECONNECT_AFTER).comment("connected"))
@@ -284,13 +330,14 @@ async fn events(State(auth): State<Arc<AuthService>>, session: Session) -> Respo
             let ended = tokio::select! {
                 () = &mut lifetime => return,
                 () = tx.closed() => return,
+                () = evicted.notified() => return,
                 received = bus.recv() => match received {
                     Ok(AuthEvent::Shutdown) | Err(broadcast::error::RecvError::Closed) => return,
-                    Ok(event) => watched.ended_by(&event),
                     // Missed events: look at the session itself.
-                    Err(broadcast::error::RecvError::Lagged(_)) => {
+                    Ok(AuthEvent::Recheck) | Err(broadcast::error::RecvError::Lagged(_)) => {
                         matches!(auth.still_signed_in(&session).await, Ok(None))
                     }
+                    Ok(event) => watched.ended_by(&event),
                 },
                 // The session may have reached its idle or absolute end.
                 () = tokio::time::sleep(until_expiry) => match auth.still_signed_in(&session).await {
@@ -299,7 +346,11 @@ async fn events(State(auth): State<Arc<AuthService>>, session: Session) -> Respo
                         false
                     }
                     Ok(None) => true,
-                    Err(_) => false,
+                    // The store is unavailable: look again in a while, not every second.
+                    Err(_) => {
+                        expires_at = now() + STORE_RETRY.as_secs() as i64;
+                        false
+                    }
                 },
             };
             if ended {

@@ -161,7 +161,18 @@ async fn callback(
         .exchange_code(provider, code, &pending.pkce_verifier, &pending.nonce)
         .await?;
     let signed_in = signed_in_from(&auth, grant).await?;
+    // Signing in again over a live session replaces it: its open tabs hear that it ended (and
+    // reconnect with the new session).
+    let replaced = match session.signed_in().await? {
+        Some(_) => session.id(),
+        None => None,
+    };
     session.begin(&signed_in).await?;
+    if let Some(id) = replaced {
+        auth.events
+            .publish(AuthEvent::SessionEnded(SessionDigest::of(&id)))
+            .await;
+    }
     tracing::info!(sub = %signed_in.sub, "signed in");
     Ok(see_other(&pending.return_to))
 }

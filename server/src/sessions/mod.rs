@@ -36,8 +36,9 @@ impl LogoutKey {
     }
 }
 
-/// Receives the session events published through a shared store.
-pub type Deliver = Box<dyn Fn(String) + Send + Sync>;
+/// Receives the session events published through a shared store; `None` when some may have been
+/// missed (the subscription lagged or reconnected).
+pub type Deliver = Box<dyn Fn(Option<String>) + Send + Sync>;
 
 /// The backend could not be reached or answered nonsense.
 #[derive(Debug, thiserror::Error)]

@@ -79,17 +79,29 @@ impl RedisBackend {
             .await
             .context("SESSION_STORE: subscribe to session events")?;
         let mut messages = subscriber.message_rx();
+        let deliver = std::sync::Arc::new(deliver);
+        let mut reconnects = subscriber.reconnect_rx();
+        tokio::spawn({
+            let deliver = deliver.clone();
+            async move {
+                // Whatever was published while the connection was down is lost.
+                while reconnects.recv().await.is_ok() {
+                    deliver(None);
+                }
+            }
+        });
         tokio::spawn(async move {
             let _subscriber = subscriber;
             loop {
                 match messages.recv().await {
                     Ok(message) => {
                         if let Ok(text) = message.value.convert::<String>() {
-                            deliver(text);
+                            deliver(Some(text));
                         }
                     }
                     Err(tokio::sync::broadcast::error::RecvError::Lagged(missed)) => {
                         tracing::warn!(missed, "missed session events from Redis");
+                        deliver(None);
                     }
                     Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
                 }
