@@ -1,5 +1,5 @@
 # asgardeo-leptos — the two commands of the README, and a few helpers.
-.PHONY: run test bench setup fmt lint clean
+.PHONY: run test dev bench setup fmt lint clean
 
 ## Install what is missing, build, and serve on http://localhost:3000 (built-in dev IdP on :9443).
 run:
@@ -8,6 +8,11 @@ run:
 ## Every test: Rust unit + integration tests, then Playwright in Chromium on the release build.
 test:
 	scripts/test.sh
+
+## For contributors: rebuild on every save (debug wasm, no wasm-opt, the dev IdP) and reload
+## the browser (http://localhost:3000).
+dev:
+	scripts/dev.sh
 
 ## Install the toolchain only (add `--test` for Chromium and Redis).
 setup:
@@ -19,6 +24,7 @@ fmt:
 lint:
 	cargo fmt --all -- --check
 	cargo clippy --workspace --exclude frontend --all-targets -- -D warnings
+	cargo clippy --workspace --exclude frontend --all-targets --features server/dev-idp -- -D warnings
 
 clean:
 	cargo clean

@@ -11,7 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/toolchain.env
 
-cargo leptos build --release --precompress --split --server-only
+cargo leptos build --release --precompress --split --server-only --bin-features dev-idp
 if rustup run "$WASM_NIGHTLY" rustc --version >/dev/null 2>&1 \
   && rustup component list --toolchain "$WASM_NIGHTLY" --installed 2>/dev/null | grep -q '^rust-src'; then
   RUSTUP_TOOLCHAIN="$WASM_NIGHTLY" RUSTFLAGS="$WASM_NIGHTLY_RUSTFLAGS" \

@@ -10,12 +10,14 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 scripts/setup.sh --test
 
 step "cargo test (unit and integration tests)"
-cargo test --locked --workspace --exclude frontend
+cargo test --locked --workspace --exclude frontend --features server/dev-idp
 
 step "release build (server, split wasm)"
 scripts/build-site.sh
 
 step "Playwright (Chromium) end-to-end tests"
+# The paths and ids the tests use, written from app::names (one source, no drift).
+cargo run --locked -q -p app --example ids_json > end2end/ids.json
 export E2E_APP_PORT="${E2E_APP_PORT:-$(free_port)}"
 export E2E_IDP_PORT="${E2E_IDP_PORT:-$(free_port)}"
 export E2E_APP_OP_PORT="${E2E_APP_OP_PORT:-$(free_port)}"

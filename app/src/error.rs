@@ -1,7 +1,8 @@
-//! The one error type pages and server functions share.
+//! The one error type pages and server functions share, and why a session ends.
 //!
-//! Each variant's message is written for the person in front of the page: it says what went
-//! wrong and what to do. Internal causes are logged on the server and never sent to the browser.
+//! Each kind has one message, chosen by the app and written for the person in front of the page:
+//! what went wrong and what to do. Nothing a library or the IdP said reaches the page; the
+//! server logs that.
 
 use crate::json::{self, FromJson, JsonView};
 use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
@@ -20,33 +21,85 @@ pub enum AppError {
         "The access token lacks the internal_login scope — add it to AUTH_ASGARDEO_SCOPE and sign in again."
     )]
     MissingInternalLogin,
-    /// The session ended (refresh refused, revoked, logged out elsewhere); the text says why.
+    /// 401: the session ended (refresh refused, revoked, logged out elsewhere, lifetimes).
     #[error("{0}")]
-    SessionEnded(String),
-    /// Another non-success status from scim2/Me.
-    #[error("scim2/Me answered HTTP {status}{}", detail.as_deref().map(|d| format!(": {d}")).unwrap_or_default())]
-    ScimStatus { status: u16, detail: Option<String> },
-    /// scim2/Me answered 2xx with a body that is not a SCIM user.
-    #[error("scim2/Me returned a response that is not a SCIM user: {0}")]
-    MalformedProfile(String),
-    /// The IdP (or its scim2/Me endpoint) could not be reached.
-    #[error("The identity provider could not be reached: {0}")]
-    IdpUnreachable(String),
+    SessionEnded(EndReason),
+    /// 502: another non-success status from scim2/Me.
+    #[error("The identity provider's scim2/Me answered HTTP {0}.")]
+    ScimStatus(u16),
+    /// 502: scim2/Me answered with something that is not a SCIM user record (or far too much).
+    #[error("The identity provider's scim2/Me answer is not a SCIM user record.")]
+    MalformedProfile,
+    /// 502: the IdP (or its scim2/Me endpoint) could not be reached.
+    #[error("The identity provider could not be reached; try again in a moment.")]
+    IdpUnreachable,
     /// The browser's request failed before an answer (network error, or a CORS refusal).
-    #[error("Network or CORS error calling {url}: {reason}")]
-    Network { url: String, reason: String },
-    /// The session store (Redis, SQLite) is unavailable: 503.
+    #[error("Your browser could not reach the identity provider's scim2/Me (a network error or a CORS refusal).")]
+    Network,
+    /// 503: the session store (Redis, SQLite) is unavailable.
     #[error("The session store is unavailable right now; try again in a moment.")]
     StoreUnavailable,
     /// 400: a server function was called with a body it cannot read (not the browser's doing).
     #[error("The request was malformed.")]
     BadRequest,
     /// A server function could not be called or its answer not read.
-    #[error("The request to the server failed: {0}")]
-    Transport(String),
-    /// A bug or misconfiguration on the server; details are in the server log.
+    #[error("The request to the server failed; check your connection and try again.")]
+    Transport,
+    /// 500: a bug or misconfiguration on the server; details are in the server log.
     #[error("Something went wrong on the server; the details are in its log.")]
     Internal,
+}
+
+/// Why a session ended, in words for the person whose session it was.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum EndReason {
+    #[error("Your session ended: the identity provider refused to renew it (the sign-in was revoked or has expired). Sign in again.")]
+    RefreshRefused,
+    #[error("Your session ended: the identity provider could not be reached to renew it. Sign in again when it is back.")]
+    IdpUnavailable,
+    #[error("Your session ended: its access token expired and the identity provider gave no refresh token. Sign in again.")]
+    CannotRenew,
+    #[error("Your session reached its maximum age and has ended. Sign in again.")]
+    MaxAge,
+    #[error("Your session ended after a period of inactivity. Sign in again.")]
+    Idle,
+    #[error("You were signed out at the identity provider, so your session here has ended too.")]
+    LoggedOutAtIdp,
+    /// Signed out here (in another tab of this browser, say).
+    #[error("You have been signed out. Sign in again to see this page.")]
+    SignedOut,
+}
+
+impl EndReason {
+    const ALL: [EndReason; 7] = [
+        EndReason::RefreshRefused,
+        EndReason::IdpUnavailable,
+        EndReason::CannotRenew,
+        EndReason::MaxAge,
+        EndReason::Idle,
+        EndReason::LoggedOutAtIdp,
+        EndReason::SignedOut,
+    ];
+
+    /// The variant's name, as serde writes it.
+    pub fn name(self) -> &'static str {
+        match self {
+            EndReason::RefreshRefused => "RefreshRefused",
+            EndReason::IdpUnavailable => "IdpUnavailable",
+            EndReason::CannotRenew => "CannotRenew",
+            EndReason::MaxAge => "MaxAge",
+            EndReason::Idle => "Idle",
+            EndReason::LoggedOutAtIdp => "LoggedOutAtIdp",
+            EndReason::SignedOut => "SignedOut",
+        }
+    }
+}
+
+impl FromJson for EndReason {
+    fn from_json<J: JsonView>(json: &J) -> Option<Self> {
+        let name = json.text()?;
+        EndReason::ALL.into_iter().find(|r| r.name() == name)
+    }
 }
 
 impl AppError {
@@ -66,13 +119,13 @@ impl AppError {
         match self {
             AppError::NotSignedIn | AppError::IdpSessionExpired | AppError::SessionEnded(_) => 401,
             AppError::MissingInternalLogin => 403,
-            AppError::ScimStatus { .. }
-            | AppError::MalformedProfile(_)
-            | AppError::IdpUnreachable(_)
-            | AppError::Network { .. } => 502,
+            AppError::ScimStatus(_)
+            | AppError::MalformedProfile
+            | AppError::IdpUnreachable
+            | AppError::Network => 502,
             AppError::StoreUnavailable => 503,
             AppError::BadRequest => 400,
-            AppError::Transport(_) | AppError::Internal => 500,
+            AppError::Transport | AppError::Internal => 500,
         }
     }
 }
@@ -94,26 +147,18 @@ impl FromJson for AppError {
             "Internal",
         ];
         let (name, content) = json::variant(json, NAMES)?;
-        let text = || content.as_ref().and_then(JsonView::text);
-        let field = |key| content.as_ref().and_then(|c| c.optional_text(key));
         Some(match name {
             "NotSignedIn" => AppError::NotSignedIn,
             "IdpSessionExpired" => AppError::IdpSessionExpired,
             "MissingInternalLogin" => AppError::MissingInternalLogin,
-            "SessionEnded" => AppError::SessionEnded(text()?),
-            "ScimStatus" => AppError::ScimStatus {
-                status: content.as_ref()?.field("status")?.number()? as u16,
-                detail: field("detail"),
-            },
-            "MalformedProfile" => AppError::MalformedProfile(text()?),
-            "IdpUnreachable" => AppError::IdpUnreachable(text()?),
-            "Network" => AppError::Network {
-                url: field("url")?,
-                reason: field("reason")?,
-            },
+            "SessionEnded" => AppError::SessionEnded(EndReason::from_json(&content?)?),
+            "ScimStatus" => AppError::ScimStatus(content?.number()? as u16),
+            "MalformedProfile" => AppError::MalformedProfile,
+            "IdpUnreachable" => AppError::IdpUnreachable,
+            "Network" => AppError::Network,
             "StoreUnavailable" => AppError::StoreUnavailable,
             "BadRequest" => AppError::BadRequest,
-            "Transport" => AppError::Transport(text()?),
+            "Transport" => AppError::Transport,
             _ => AppError::Internal,
         })
     }
@@ -130,7 +175,8 @@ impl FromServerFnError for AppError {
             | ServerFnErrorErr::MissingArg(_)
             | ServerFnErrorErr::Deserialization(_)
             | ServerFnErrorErr::UnsupportedRequestMethod(_) => AppError::BadRequest,
-            other => AppError::Transport(other.to_string()),
+            // The library's own words stay out of the page.
+            _ => AppError::Transport,
         }
     }
 }
@@ -141,33 +187,34 @@ mod tests {
 
     #[test]
     fn every_error_reads_back_as_the_server_sends_it() {
-        for error in [
+        let mut errors = vec![
             AppError::NotSignedIn,
             AppError::IdpSessionExpired,
             AppError::MissingInternalLogin,
-            AppError::SessionEnded("why".into()),
-            AppError::ScimStatus {
-                status: 503,
-                detail: Some("maintenance".into()),
-            },
-            AppError::ScimStatus {
-                status: 500,
-                detail: None,
-            },
-            AppError::MalformedProfile("x".into()),
-            AppError::IdpUnreachable("y".into()),
-            AppError::Network {
-                url: "u".into(),
-                reason: "r".into(),
-            },
+            AppError::ScimStatus(503),
+            AppError::MalformedProfile,
+            AppError::IdpUnreachable,
+            AppError::Network,
             AppError::StoreUnavailable,
             AppError::BadRequest,
-            AppError::Transport("t".into()),
+            AppError::Transport,
             AppError::Internal,
-        ] {
+        ];
+        errors.extend(EndReason::ALL.map(AppError::SessionEnded));
+        for error in errors {
             let sent = serde_json::to_string(&error).unwrap();
             assert_eq!(AppError::from_json_text(&sent), Some(error), "{sent}");
         }
         assert_eq!(AppError::from_json_text(r#""NoSuchError""#), None);
+    }
+
+    #[test]
+    fn every_end_reason_has_its_own_message() {
+        let messages: Vec<String> = EndReason::ALL.iter().map(ToString::to_string).collect();
+        for (i, message) in messages.iter().enumerate() {
+            assert!(!messages[i + 1..].contains(message), "{message} twice");
+            let sent = serde_json::to_string(&EndReason::ALL[i]).unwrap();
+            assert_eq!(EndReason::from_json_text(&sent), Some(EndReason::ALL[i]));
+        }
     }
 }

@@ -1,52 +1,69 @@
 //! Route paths and element ids shared by the views and the end-to-end tests.
 //!
-//! `end2end/ids.json` mirrors this module; the unit test at the bottom fails when the two drift
-//! apart (regenerate with `UPDATE_IDS=1 cargo test -p app names`).
+//! One source for both: the [`names!`] macro makes each module's constants and its `ALL` list,
+//! and `end2end/ids.json` is written from that list by `cargo run -p app --example ids_json`
+//! (`make test` does it before Playwright), so a name cannot be added here and missed there.
 
-/// URL paths served by the app and its auth endpoints (Auth.js-compatible, so an Asgardeo
-/// application registered for the Next.js guide works unchanged).
-pub mod paths {
-    pub const HOME: &str = "/";
-    pub const CLIENT_PROFILE: &str = "/client-profile";
-    pub const SERVER_PROFILE: &str = "/server-profile";
-    pub const SIGN_IN: &str = "/api/auth/signin/asgardeo";
-    pub const CALLBACK: &str = "/api/auth/callback/asgardeo";
-    pub const SESSION: &str = "/api/auth/session";
-    pub const SIGN_OUT: &str = "/api/auth/signout";
-    /// The browser asks for a new access token after scim2/Me refused the one it had.
-    pub const REFRESH: &str = "/api/auth/refresh";
-    pub const BACKCHANNEL_LOGOUT: &str = "/api/auth/backchannel-logout";
-    /// Same-origin proxy for scim2/Me, used when the access token is kept out of JavaScript.
-    pub const ME_PROXY: &str = "/api/scim2/Me";
-    /// Server-sent events: the end of this browser's session, pushed to an open tab.
-    pub const AUTH_EVENTS: &str = "/api/auth/events";
-    /// The server functions the browser calls (`POST`).
-    pub const FN_AUTH_STATE: &str = "/api/auth_state";
-    pub const FN_AUTH_STATE_PEEK: &str = "/api/auth_state_peek";
-    pub const FN_SERVER_PROFILE: &str = "/api/server_profile";
+/// Constants, and `ALL`: every (name, value) pair, in order.
+macro_rules! names {
+    ($(#[$meta:meta])* mod $module:ident { $($(#[$doc:meta])* $name:ident = $value:literal;)* }) => {
+        $(#[$meta])*
+        pub mod $module {
+            $($(#[$doc])* pub const $name: &str = $value;)*
+            /// Every name in this module, for `end2end/ids.json`.
+            pub const ALL: &[(&str, &str)] = &[$((stringify!($name), $name)),*];
+        }
+    };
 }
 
-/// `id` attributes the tests look for.
-pub mod ids {
-    pub const SIGN_IN: &str = "sign-in";
-    pub const SIGN_OUT: &str = "sign-out";
-    pub const WELCOME: &str = "welcome";
-    pub const NAV_CLIENT_PROFILE: &str = "nav-client-profile";
-    pub const NAV_SERVER_PROFILE: &str = "nav-server-profile";
-    pub const LOADING: &str = "loading";
-    pub const PROFILE: &str = "profile";
-    pub const PROFILE_EMAIL: &str = "profile-email";
-    pub const PROFILE_GIVEN_NAME: &str = "profile-given-name";
-    pub const PROFILE_FAMILY_NAME: &str = "profile-family-name";
-    pub const PROFILE_ERROR: &str = "profile-error";
-    pub const GO_HOME: &str = "go-home";
-    pub const ERROR_TITLE: &str = "error-title";
-    pub const ERROR_MESSAGE: &str = "error-message";
-    pub const ERROR_ACTION: &str = "error-action";
-    pub const FLASH: &str = "flash";
-    pub const WHO: &str = "who";
-    pub const MAIN: &str = "main";
-    pub const ROUTE_ANNOUNCER: &str = "route-announcer";
+names! {
+    /// URL paths served by the app and its auth endpoints (Auth.js-compatible, so an Asgardeo
+    /// application registered for the Next.js guide works unchanged).
+    mod paths {
+        HOME = "/";
+        CLIENT_PROFILE = "/client-profile";
+        SERVER_PROFILE = "/server-profile";
+        SIGN_IN = "/api/auth/signin/asgardeo";
+        CALLBACK = "/api/auth/callback/asgardeo";
+        SESSION = "/api/auth/session";
+        SIGN_OUT = "/api/auth/signout";
+        /// The browser asks for a new access token after scim2/Me refused the one it had.
+        REFRESH = "/api/auth/refresh";
+        BACKCHANNEL_LOGOUT = "/api/auth/backchannel-logout";
+        /// Same-origin proxy for scim2/Me, used when the access token is kept out of JavaScript.
+        ME_PROXY = "/api/scim2/Me";
+        /// Server-sent events: the end of this browser's session, pushed to an open tab.
+        AUTH_EVENTS = "/api/auth/events";
+        /// The server functions the browser calls (`POST`).
+        FN_AUTH_STATE = "/api/auth_state";
+        FN_AUTH_STATE_PEEK = "/api/auth_state_peek";
+        FN_SERVER_PROFILE = "/api/server_profile";
+    }
+}
+
+names! {
+    /// `id` attributes the tests look for.
+    mod ids {
+        SIGN_IN = "sign-in";
+        SIGN_OUT = "sign-out";
+        WELCOME = "welcome";
+        NAV_CLIENT_PROFILE = "nav-client-profile";
+        NAV_SERVER_PROFILE = "nav-server-profile";
+        LOADING = "loading";
+        PROFILE = "profile";
+        PROFILE_EMAIL = "profile-email";
+        PROFILE_GIVEN_NAME = "profile-given-name";
+        PROFILE_FAMILY_NAME = "profile-family-name";
+        PROFILE_ERROR = "profile-error";
+        GO_HOME = "go-home";
+        ERROR_TITLE = "error-title";
+        ERROR_MESSAGE = "error-message";
+        ERROR_ACTION = "error-action";
+        FLASH = "flash";
+        WHO = "who";
+        MAIN = "main";
+        ROUTE_ANNOUNCER = "route-announcer";
+    }
 }
 
 /// Builds the sign-in URL that brings the user back to `path` afterwards.
@@ -73,71 +90,36 @@ pub fn form_encode(value: &str) -> String {
     out
 }
 
+/// `{"paths": {…}, "ids": {…}}`: what the end-to-end tests read (`end2end/ids.json`).
+pub fn ids_json() -> String {
+    let object = |pairs: &[(&str, &str)]| {
+        let entries: Vec<String> = pairs
+            .iter()
+            .map(|(name, value)| format!("    \"{name}\": \"{value}\""))
+            .collect();
+        format!("{{\n{}\n  }}", entries.join(",\n  "))
+    };
+    format!(
+        "{{\n  \"paths\": {},\n  \"ids\": {}\n}}\n",
+        object(paths::ALL),
+        object(ids::ALL)
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn as_json() -> String {
-        let paths = [
-            ("HOME", paths::HOME),
-            ("CLIENT_PROFILE", paths::CLIENT_PROFILE),
-            ("SERVER_PROFILE", paths::SERVER_PROFILE),
-            ("SIGN_IN", paths::SIGN_IN),
-            ("CALLBACK", paths::CALLBACK),
-            ("SESSION", paths::SESSION),
-            ("SIGN_OUT", paths::SIGN_OUT),
-            ("REFRESH", paths::REFRESH),
-            ("BACKCHANNEL_LOGOUT", paths::BACKCHANNEL_LOGOUT),
-            ("ME_PROXY", paths::ME_PROXY),
-            ("AUTH_EVENTS", paths::AUTH_EVENTS),
-            ("FN_AUTH_STATE", paths::FN_AUTH_STATE),
-            ("FN_AUTH_STATE_PEEK", paths::FN_AUTH_STATE_PEEK),
-            ("FN_SERVER_PROFILE", paths::FN_SERVER_PROFILE),
-        ];
-        let ids = [
-            ("SIGN_IN", ids::SIGN_IN),
-            ("SIGN_OUT", ids::SIGN_OUT),
-            ("WELCOME", ids::WELCOME),
-            ("NAV_CLIENT_PROFILE", ids::NAV_CLIENT_PROFILE),
-            ("NAV_SERVER_PROFILE", ids::NAV_SERVER_PROFILE),
-            ("LOADING", ids::LOADING),
-            ("PROFILE", ids::PROFILE),
-            ("PROFILE_EMAIL", ids::PROFILE_EMAIL),
-            ("PROFILE_GIVEN_NAME", ids::PROFILE_GIVEN_NAME),
-            ("PROFILE_FAMILY_NAME", ids::PROFILE_FAMILY_NAME),
-            ("PROFILE_ERROR", ids::PROFILE_ERROR),
-            ("GO_HOME", ids::GO_HOME),
-            ("ERROR_TITLE", ids::ERROR_TITLE),
-            ("ERROR_MESSAGE", ids::ERROR_MESSAGE),
-            ("ERROR_ACTION", ids::ERROR_ACTION),
-            ("FLASH", ids::FLASH),
-            ("WHO", ids::WHO),
-            ("MAIN", ids::MAIN),
-            ("ROUTE_ANNOUNCER", ids::ROUTE_ANNOUNCER),
-        ];
-        let object = |pairs: &[(&str, &str)]| {
-            pairs
-                .iter()
-                .map(|(k, v)| (k.to_string(), serde_json::Value::String(v.to_string())))
-                .collect::<serde_json::Map<_, _>>()
-        };
-        let mut root = serde_json::Map::new();
-        root.insert("paths".into(), object(&paths).into());
-        root.insert("ids".into(), object(&ids).into());
-        serde_json::to_string_pretty(&root).expect("plain strings serialise") + "\n"
-    }
-
     #[test]
-    fn end2end_ids_json_matches_this_module() {
-        let file = concat!(env!("CARGO_MANIFEST_DIR"), "/../end2end/ids.json");
-        let expected = as_json();
-        if std::env::var_os("UPDATE_IDS").is_some() {
-            std::fs::write(file, &expected).expect("write end2end/ids.json");
-        }
-        let actual = std::fs::read_to_string(file).unwrap_or_default();
+    fn the_json_for_the_end_to_end_tests_has_every_name() {
+        let json = ids_json();
+        let parsed: serde_json::Value = serde_json::from_str(&json).expect("valid JSON");
+        assert_eq!(parsed["paths"]["SERVER_PROFILE"], paths::SERVER_PROFILE);
+        assert_eq!(parsed["ids"]["ROUTE_ANNOUNCER"], ids::ROUTE_ANNOUNCER);
         assert_eq!(
-            actual, expected,
-            "end2end/ids.json is stale: run UPDATE_IDS=1 cargo test -p app names"
+            parsed["ids"].as_object().unwrap().len(),
+            ids::ALL.len(),
+            "one entry per constant"
         );
     }
 

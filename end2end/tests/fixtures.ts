@@ -3,7 +3,7 @@ import { test as base, expect, Page } from '@playwright/test';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
-/// `end2end/ids.json` is generated from app/src/ids.rs and checked by a Rust unit test.
+/// `end2end/ids.json` is written from app/src/names.rs by `cargo run -p app --example ids_json` (`make test` does it).
 export const { paths, ids } = JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'ids.json'), 'utf8')) as {
   paths: Record<string, string>;
   ids: Record<string, string>;

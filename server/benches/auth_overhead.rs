@@ -15,50 +15,46 @@ use server::{
         session::{AuthSession, SignedIn, Tokens},
         AuthService,
     },
+    clock::{Clock, SharedClock, SystemClock},
     config::Config,
     sessions::{AnyStore, SessionBackend},
 };
-use std::{collections::HashMap, sync::Arc, time::Duration};
+use std::{sync::Arc, time::Duration};
 use tower_sessions::{Expiry, Session};
+use url::Url;
 
 fn service(runtime: &tokio::runtime::Runtime) -> (Arc<AuthService>, Arc<AnyStore>) {
-    let env: HashMap<&str, &str> = HashMap::from([
-        (
-            "AUTH_ASGARDEO_ISSUER",
-            "https://api.asgardeo.io/t/bench/oauth2/token",
-        ),
+    const ISSUER: &str = "https://api.asgardeo.io/t/bench/oauth2/token";
+    let config = Config::from_vars(&[
+        ("AUTH_ASGARDEO_ISSUER", ISSUER),
         ("AUTH_ASGARDEO_ID", "bench"),
         ("AUTH_ASGARDEO_SECRET", "bench"),
         ("AUTH_SECRET", "bench-secret-bench-secret-bench-secret"),
-    ]);
-    let config = Config::from_lookup(|k| env.get(k).map(|v| v.to_string())).expect("config");
+    ])
+    .expect("config");
+    let issuer = Url::parse(ISSUER).expect("issuer");
+    let clock: SharedClock = Arc::new(SystemClock);
     let http = IdpHttp::new(Duration::from_secs(5), Duration::from_secs(15)).expect("http");
     let oidc = OidcClient::new(
-        &config.provider_issuer().expect("external issuer"),
+        &issuer,
         "bench",
         "bench",
         &config.redirect_url(),
         &config.scopes,
         &config.id_token_algs,
         http.clone(),
+        clock.clone(),
     )
     .expect("oidc client");
     let backend = runtime
         .block_on(SessionBackend::connect(&config.session_store))
         .expect("memory store");
     let store = Arc::new(AnyStore(backend.clone()));
-    let scim = ScimClient::new(http, config.me_endpoint.clone());
+    let scim = ScimClient::new(http, config.me_endpoint_for(&issuer).expect("scim2/Me"));
     let events = runtime
         .block_on(EventBus::start(backend.clone()))
         .expect("event bus");
-    let auth = AuthService {
-        config: Arc::new(config),
-        oidc,
-        scim,
-        backend,
-        locks: Default::default(),
-        events,
-    };
+    let auth = AuthService::new(Arc::new(config), oidc, scim, backend, events, clock);
     (Arc::new(auth), store)
 }
 
@@ -91,15 +87,15 @@ fn bench(c: &mut Criterion) {
     let (auth, store) = service(&runtime);
     let expiry = Some(Expiry::OnInactivity(time::Duration::days(1)));
     // 10 000 other sessions, so the lookup is not in an empty map.
-    let now = server::auth::now();
+    let now = SystemClock.now();
     let id = runtime.block_on(async {
         for _ in 0..10_000 {
-            AuthSession(Session::new(None, store.clone(), expiry))
+            AuthSession::new(Session::new(None, store.clone(), expiry))
                 .begin(&signed_in(now))
                 .await
                 .expect("session");
         }
-        let session = AuthSession(Session::new(None, store.clone(), expiry));
+        let session = AuthSession::new(Session::new(None, store.clone(), expiry));
         session.begin(&signed_in(now)).await.expect("session");
         session.id().expect("saved")
     });
@@ -107,7 +103,7 @@ fn bench(c: &mut Criterion) {
     c.bench_function("auth_overhead/current_session_fresh_token", |b| {
         b.to_async(&runtime).iter(|| async {
             // A new Session per iteration, as each request gets one from its cookie.
-            let session = AuthSession(Session::new(Some(id), store.clone(), expiry));
+            let session = AuthSession::new(Session::new(Some(id), store.clone(), expiry));
             let signed_in = auth
                 .current(&session)
                 .await
@@ -118,7 +114,7 @@ fn bench(c: &mut Criterion) {
     });
     c.bench_function("auth_overhead/no_session_cookie", |b| {
         b.to_async(&runtime).iter(|| async {
-            let session = AuthSession(Session::new(None, store.clone(), expiry));
+            let session = AuthSession::new(Session::new(None, store.clone(), expiry));
             assert!(auth.current(&session).await.expect("store").is_none());
         })
     });

@@ -49,7 +49,7 @@ async fn main() {
     let before = resident_bytes();
     let mut ids = Vec::with_capacity(count);
     for i in 0..count {
-        let session = AuthSession(Session::new(None, store.clone(), expiry));
+        let session = AuthSession::new(Session::new(None, store.clone(), expiry));
         let signed_in = SignedIn {
             user: SessionUser {
                 email: format!("user{i}"),

@@ -1,34 +1,115 @@
-//! Typed configuration, loaded once at start-up from the environment (and `.env`).
+//! Typed configuration, read once at start-up from the environment (and `.env`).
 //!
-//! Every variable is documented in `.env.example`. A missing or malformed value stops start-up
-//! with an error that names the variable. With no `AUTH_ASGARDEO_ISSUER`, the built-in development
-//! IdP is used (see [`crate::dev_idp`]), and only on a loopback `AUTH_URL`.
+//! Each variable is one field of [`Env`], declared with clap: `server --help` lists them all with
+//! their defaults, and `.env.example` documents them. A missing or malformed value stops start-up
+//! with an error that names the variable. With no `AUTH_ASGARDEO_ISSUER`, the built-in
+//! development IdP is used — in builds with the `dev-idp` feature, and only on loopback.
 
+use clap::Parser;
+use secrecy::{ExposeSecret, SecretString};
 use std::{fmt, net::SocketAddr, path::PathBuf, time::Duration};
 use url::Url;
 
-/// A value that must never be printed: `Debug` and `Display` show `[redacted]`.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    pub fn new(value: impl Into<String>) -> Self {
-        Secret(value.into())
-    }
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
+/// The environment as the server reads it. Every field is a variable of the same name in upper
+/// case (and a `--flag`, for the curious).
+#[derive(Parser, Debug)]
+#[command(
+    name = "server",
+    version,
+    about = "asgardeo-leptos: sign in with Asgardeo (or any OpenID Connect provider) and call scim2/Me."
+)]
+struct Env {
+    /// Where the app listens.
+    #[arg(long, env = "LEPTOS_SITE_ADDR", default_value = "127.0.0.1:3000")]
+    leptos_site_addr: SocketAddr,
+    /// The public base URL of the app [default: http://localhost:<port of LEPTOS_SITE_ADDR>].
+    #[arg(long, env = "AUTH_URL")]
+    auth_url: Option<String>,
+    /// The OpenID Provider's issuer; discovery is at `{issuer}/.well-known/openid-configuration`.
+    /// Unset: the built-in development IdP.
+    #[arg(long, env = "AUTH_ASGARDEO_ISSUER")]
+    auth_asgardeo_issuer: Option<String>,
+    /// The OAuth client id.
+    #[arg(long, env = "AUTH_ASGARDEO_ID")]
+    auth_asgardeo_id: Option<String>,
+    /// The OAuth client secret.
+    #[arg(long, env = "AUTH_ASGARDEO_SECRET", hide_env_values = true, value_parser = secret)]
+    auth_asgardeo_secret: Option<SecretString>,
+    /// Key material for the session cookie, 32 characters or more (`openssl rand -base64 33`).
+    /// Optional with the development IdP, where a random one is made per start.
+    #[arg(long, env = "AUTH_SECRET", hide_env_values = true, value_parser = secret)]
+    auth_secret: Option<SecretString>,
+    /// Scopes to ask for; `internal_login` lets the token read scim2/Me.
+    #[arg(
+        long,
+        env = "AUTH_ASGARDEO_SCOPE",
+        default_value = "openid profile email internal_login"
+    )]
+    auth_asgardeo_scope: String,
+    /// The scim2/Me endpoint [default: the issuer with `/oauth2/token` replaced by `/scim2/Me`].
+    #[arg(long, env = "ASGARDEO_ME_ENDPOINT")]
+    asgardeo_me_endpoint: Option<String>,
+    /// Accepted ID-token signature algorithms, comma-separated; asymmetric ones only.
+    #[arg(long, env = "AUTH_ID_TOKEN_ALGS", default_value = "RS256")]
+    auth_id_token_algs: String,
+    /// Connect timeout for every call to the IdP, in seconds.
+    #[arg(long, env = "AUTH_HTTP_CONNECT_TIMEOUT", default_value = "5", value_parser = seconds)]
+    auth_http_connect_timeout: Duration,
+    /// Total timeout for every call to the IdP, in seconds.
+    #[arg(long, env = "AUTH_HTTP_TIMEOUT", default_value = "15", value_parser = seconds)]
+    auth_http_timeout: Duration,
+    /// Where sessions live: `memory`, `sqlite://path/to/sessions.db` or `redis://host:port`.
+    #[arg(
+        long,
+        env = "SESSION_STORE",
+        default_value = "memory",
+        hide_env_values = true
+    )]
+    session_store: String,
+    /// A session unused this long ends, in seconds.
+    #[arg(long, env = "AUTH_SESSION_IDLE_TIMEOUT", default_value = "86400", value_parser = seconds)]
+    auth_session_idle_timeout: Duration,
+    /// A session ends this long after sign-in however active, in seconds.
+    #[arg(long, env = "AUTH_SESSION_MAX_AGE", default_value = "2592000", value_parser = seconds)]
+    auth_session_max_age: Duration,
+    /// Refresh an access token this many seconds before it expires.
+    #[arg(long, env = "AUTH_REFRESH_SKEW", default_value = "60", value_parser = seconds)]
+    auth_refresh_skew: Duration,
+    /// Whether `/api/auth/session` hands the browser the access token; `false` keeps it out of
+    /// JavaScript (`/client-profile` then uses the same-origin `/api/scim2/Me`).
+    #[arg(long, env = "AUTH_EXPOSE_ACCESS_TOKEN", default_value = "true", value_parser = flag, action = clap::ArgAction::Set)]
+    auth_expose_access_token: bool,
+    #[command(flatten)]
+    dev_idp: DevIdpEnv,
 }
 
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("[redacted]")
-    }
+/// The development IdP's variables (read only when it runs).
+#[derive(clap::Args, Debug)]
+struct DevIdpEnv {
+    /// The loopback port of the development IdP; 0 picks a free one.
+    #[arg(long, env = "DEV_IDP_PORT", default_value = "9443")]
+    dev_idp_port: u16,
+    /// A JSON file of development IdP users [default: alice / alice-pass and bob / bob-pass].
+    #[arg(long, env = "DEV_IDP_USERS")]
+    dev_idp_users: Option<PathBuf>,
+    /// The development IdP's access-token lifetime, in seconds.
+    #[arg(long, env = "DEV_IDP_ACCESS_TOKEN_TTL", default_value = "3600", value_parser = seconds)]
+    dev_idp_access_token_ttl: Duration,
+    /// Like an Asgardeo application with no user attributes configured: the ID token carries
+    /// only `username` (the app then asks userinfo).
+    #[arg(long, env = "DEV_IDP_MINIMAL_ID_TOKEN", default_value = "false", value_parser = flag, action = clap::ArgAction::Set)]
+    dev_idp_minimal_id_token: bool,
+    /// Enables the development IdP's `/t/dev/_test/*` controls for the test suites.
+    #[arg(long, env = "DEV_IDP_TEST_CONTROLS", default_value = "false", value_parser = flag, action = clap::ArgAction::Set)]
+    dev_idp_test_controls: bool,
 }
 
 /// A configuration value that is missing or malformed; the message names the variable.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
+    /// What clap found (a malformed number, URL or flag, or `--help`).
+    #[error("{0}")]
+    Args(#[from] clap::Error),
     #[error("{name} is required{why}")]
     Missing {
         name: &'static str,
@@ -50,272 +131,105 @@ fn invalid(name: &'static str, reason: impl fmt::Display) -> ConfigError {
 pub enum Provider {
     /// An OpenID Connect provider such as Asgardeo.
     External {
-        /// `AUTH_ASGARDEO_ISSUER`: the issuer; discovery is at `{issuer}/.well-known/openid-configuration`.
         issuer: Url,
-        /// `AUTH_ASGARDEO_ID`: the OAuth client id.
         client_id: String,
-        /// `AUTH_ASGARDEO_SECRET`: the OAuth client secret.
-        client_secret: Secret,
+        client_secret: SecretString,
     },
     /// The built-in development IdP, started in-process.
+    #[cfg(feature = "dev-idp")]
     Dev(DevIdpConfig),
 }
 
+impl Provider {
+    /// The configured issuer; `None` for the development IdP (its issuer is known once it runs).
+    pub fn issuer(&self) -> Option<&Url> {
+        match self {
+            Provider::External { issuer, .. } => Some(issuer),
+            #[cfg(feature = "dev-idp")]
+            Provider::Dev(_) => None,
+        }
+    }
+}
+
 /// Settings of the built-in development IdP.
+#[cfg(feature = "dev-idp")]
 #[derive(Clone, Debug)]
 pub struct DevIdpConfig {
-    /// `DEV_IDP_PORT` (default 9443): the loopback port it listens on; 0 picks a free one.
     pub port: u16,
-    /// `DEV_IDP_USERS`: a JSON file of users; default alice / alice-pass and bob / bob-pass.
     pub users_file: Option<PathBuf>,
-    /// `DEV_IDP_ACCESS_TOKEN_TTL` (seconds, default 3600): access-token lifetime.
     pub access_token_ttl: Duration,
-    /// `DEV_IDP_MINIMAL_ID_TOKEN` (default false): like an Asgardeo app with no user attributes
-    /// configured, the ID token carries only `username` (the app then asks userinfo).
     pub minimal_id_token: bool,
-    /// `DEV_IDP_TEST_CONTROLS` (default false): enables `/t/dev/_test/*` (key rotation,
-    /// revocation) for the test suites. Never needed to run the app.
     pub test_controls: bool,
 }
 
 /// Where sessions are kept.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 pub enum SessionStoreConfig {
     Memory,
     Sqlite(String),
-    Redis(String),
+    /// The URL may carry a password: it is never printed.
+    Redis(SecretString),
 }
 
-/// Everything the server reads from its environment.
+/// Everything the server reads from its environment, checked.
 #[derive(Clone, Debug)]
 pub struct Config {
-    /// `LEPTOS_SITE_ADDR` (default 127.0.0.1:3000): where the app listens.
+    /// `LEPTOS_SITE_ADDR`.
     pub listen: SocketAddr,
-    /// `AUTH_URL` (default `http://localhost:<listen port>`): the public base URL of the app.
+    /// `AUTH_URL`: the public base URL of the app.
     pub auth_url: Url,
     /// The identity provider (`AUTH_ASGARDEO_*`, or the development IdP).
     pub provider: Provider,
-    /// `AUTH_SECRET`: key material for the session cookie (at least 32 characters). Optional
-    /// with the development IdP, where a random one is made per start.
-    pub auth_secret: Secret,
-    /// `AUTH_ASGARDEO_SCOPE` (default `openid profile email internal_login`).
+    /// `AUTH_SECRET`.
+    pub auth_secret: SecretString,
+    /// `AUTH_ASGARDEO_SCOPE`, split.
     pub scopes: Vec<String>,
-    /// `ASGARDEO_ME_ENDPOINT` (default: the issuer with `/oauth2/token` replaced by `/scim2/Me`).
-    pub me_endpoint: Url,
-    /// `AUTH_ID_TOKEN_ALGS` (default `RS256`): accepted ID-token signature algorithms,
-    /// comma-separated; asymmetric ones only.
+    /// `ASGARDEO_ME_ENDPOINT`, when set; see [`Config::me_endpoint_for`].
+    pub me_endpoint: Option<Url>,
+    /// `AUTH_ID_TOKEN_ALGS`, split.
     pub id_token_algs: Vec<String>,
-    /// `AUTH_HTTP_CONNECT_TIMEOUT` (seconds, default 5): connect timeout for every IdP call.
+    /// `AUTH_HTTP_CONNECT_TIMEOUT`.
     pub http_connect_timeout: Duration,
-    /// `AUTH_HTTP_TIMEOUT` (seconds, default 15): total timeout for every IdP call.
+    /// `AUTH_HTTP_TIMEOUT`.
     pub http_timeout: Duration,
-    /// `SESSION_STORE` (default `memory`; or `sqlite://path.db`, `redis://host:port`).
+    /// `SESSION_STORE`.
     pub session_store: SessionStoreConfig,
-    /// `AUTH_SESSION_IDLE_TIMEOUT` (seconds, default 86400): a session unused this long ends.
+    /// `AUTH_SESSION_IDLE_TIMEOUT`.
     pub session_idle_timeout: Duration,
-    /// `AUTH_SESSION_MAX_AGE` (seconds, default 2592000 = 30 days): a session ends this long
-    /// after sign-in, however active.
+    /// `AUTH_SESSION_MAX_AGE`.
     pub session_max_age: Duration,
-    /// `AUTH_REFRESH_SKEW` (seconds, default 60): refresh an access token that expires this soon.
+    /// `AUTH_REFRESH_SKEW`.
     pub refresh_skew: Duration,
-    /// `AUTH_EXPOSE_ACCESS_TOKEN` (default true): whether `/api/auth/session` gives the browser
-    /// the access token. With false, `/client-profile` uses the same-origin `/api/scim2/Me`.
+    /// `AUTH_EXPOSE_ACCESS_TOKEN`.
     pub expose_access_token: bool,
 }
 
 impl Config {
-    /// Reads the process environment.
+    /// Reads the process environment (and the command line).
     pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_lookup(|name| std::env::var(name).ok())
+        Env::try_parse()?.check()
     }
 
-    /// Reads variables through `lookup` (the environment, or a map in tests).
-    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let var = |name: &str| {
-            lookup(name)
-                .map(|v| v.trim().to_owned())
-                .filter(|v| !v.is_empty())
-        };
-
-        let listen: SocketAddr = match var("LEPTOS_SITE_ADDR") {
-            Some(v) => v.parse().map_err(|e| invalid("LEPTOS_SITE_ADDR", e))?,
-            None => SocketAddr::from(([127, 0, 0, 1], 3000)),
-        };
-        let auth_url = match var("AUTH_URL") {
-            Some(v) => parse_base_url("AUTH_URL", &v)?,
-            None => parse_base_url("AUTH_URL", &format!("http://localhost:{}", listen.port()))?,
-        };
-
-        let provider = match var("AUTH_ASGARDEO_ISSUER") {
-            Some(issuer) => {
-                let issuer = Url::parse(&issuer).map_err(|e| invalid("AUTH_ASGARDEO_ISSUER", e))?;
-                check_issuer(&issuer)?;
-                let why = " when AUTH_ASGARDEO_ISSUER is set";
-                Provider::External {
-                    issuer,
-                    client_id: var("AUTH_ASGARDEO_ID").ok_or(ConfigError::Missing {
-                        name: "AUTH_ASGARDEO_ID",
-                        why,
-                    })?,
-                    client_secret: Secret::new(var("AUTH_ASGARDEO_SECRET").ok_or(
-                        ConfigError::Missing {
-                            name: "AUTH_ASGARDEO_SECRET",
-                            why,
-                        },
-                    )?),
-                }
-            }
-            None => {
-                if !is_loopback(&auth_url) {
-                    return Err(invalid(
-                        "AUTH_URL",
-                        format!(
-                            "{auth_url} is not a loopback address; the built-in development IdP \
-                             (used because AUTH_ASGARDEO_ISSUER is not set) only runs on \
-                             localhost. Set AUTH_ASGARDEO_ISSUER, AUTH_ASGARDEO_ID and \
-                             AUTH_ASGARDEO_SECRET to use a real identity provider."
-                        ),
-                    ));
-                }
-                Provider::Dev(DevIdpConfig {
-                    port: parse_or("DEV_IDP_PORT", var("DEV_IDP_PORT"), 9443)?,
-                    users_file: var("DEV_IDP_USERS").map(PathBuf::from),
-                    access_token_ttl: seconds(
-                        "DEV_IDP_ACCESS_TOKEN_TTL",
-                        var("DEV_IDP_ACCESS_TOKEN_TTL"),
-                        3600,
-                    )?,
-                    minimal_id_token: boolean(
-                        "DEV_IDP_MINIMAL_ID_TOKEN",
-                        var("DEV_IDP_MINIMAL_ID_TOKEN"),
-                        false,
-                    )?,
-                    test_controls: boolean(
-                        "DEV_IDP_TEST_CONTROLS",
-                        var("DEV_IDP_TEST_CONTROLS"),
-                        false,
-                    )?,
-                })
-            }
-        };
-
-        let auth_secret = match (var("AUTH_SECRET"), &provider) {
-            (Some(secret), _) if secret.len() >= 32 => Secret::new(secret),
-            (Some(_), _) => {
-                return Err(invalid(
-                    "AUTH_SECRET",
-                    "must be at least 32 characters (try `openssl rand -base64 33`)",
-                ))
-            }
-            (None, Provider::Dev(_)) => Secret::new(random_secret()),
-            (None, Provider::External { .. }) => {
-                return Err(ConfigError::Missing {
-                    name: "AUTH_SECRET",
-                    why: " when AUTH_ASGARDEO_ISSUER is set (at least 32 characters)",
-                })
-            }
-        };
-
-        let scopes: Vec<String> = var("AUTH_ASGARDEO_SCOPE")
-            .unwrap_or_else(|| "openid profile email internal_login".to_owned())
-            .split_whitespace()
-            .map(str::to_owned)
-            .collect();
-        if !scopes.iter().any(|s| s == "openid") {
-            return Err(invalid("AUTH_ASGARDEO_SCOPE", "must include `openid`"));
-        }
-
-        let me_endpoint = match var("ASGARDEO_ME_ENDPOINT") {
-            Some(v) => Url::parse(&v).map_err(|e| invalid("ASGARDEO_ME_ENDPOINT", e))?,
-            None => match &provider {
-                Provider::External { issuer, .. } => {
-                    derive_me_endpoint(issuer).ok_or(ConfigError::Missing {
-                        name: "ASGARDEO_ME_ENDPOINT",
-                        why:
-                            " when the issuer does not end in /oauth2/token (it cannot be derived)",
-                    })?
-                }
-                // Known once the development IdP has its port; see `Config::dev_idp_urls`.
-                Provider::Dev(dev) => dev_idp_issuer(dev.port)
-                    .and_then(|issuer| derive_me_endpoint(&issuer))
-                    .ok_or_else(|| invalid("DEV_IDP_PORT", "cannot form the IdP's URL"))?,
-            },
-        };
-
-        let id_token_algs: Vec<String> = var("AUTH_ID_TOKEN_ALGS")
-            .unwrap_or_else(|| "RS256".to_owned())
-            .split(',')
-            .map(|a| a.trim().to_owned())
-            .filter(|a| !a.is_empty())
-            .collect();
-        for alg in &id_token_algs {
-            if !ASYMMETRIC_ALGS.contains(&alg.as_str()) {
-                return Err(invalid(
-                    "AUTH_ID_TOKEN_ALGS",
-                    format!(
-                        "`{alg}` is not accepted; use one or more of {}",
-                        ASYMMETRIC_ALGS.join(", ")
-                    ),
-                ));
-            }
-        }
-
-        let session_store = match var("SESSION_STORE").as_deref() {
-            None | Some("memory") => SessionStoreConfig::Memory,
-            Some(v) if v.starts_with("sqlite:") => SessionStoreConfig::Sqlite(v.to_owned()),
-            Some(v) if v.starts_with("redis://") || v.starts_with("rediss://") => {
-                SessionStoreConfig::Redis(v.to_owned())
-            }
-            Some(v) => {
-                return Err(invalid(
-                    "SESSION_STORE",
-                    format!(
-                        "`{v}` is not `memory`, `sqlite://path/to/file.db` or `redis://host:port`"
-                    ),
-                ))
-            }
-        };
-
-        Ok(Config {
-            listen,
-            auth_url,
-            provider,
-            auth_secret,
-            scopes,
-            me_endpoint,
-            id_token_algs,
-            http_connect_timeout: seconds(
-                "AUTH_HTTP_CONNECT_TIMEOUT",
-                var("AUTH_HTTP_CONNECT_TIMEOUT"),
-                5,
-            )?,
-            http_timeout: seconds("AUTH_HTTP_TIMEOUT", var("AUTH_HTTP_TIMEOUT"), 15)?,
-            session_store,
-            session_idle_timeout: seconds(
-                "AUTH_SESSION_IDLE_TIMEOUT",
-                var("AUTH_SESSION_IDLE_TIMEOUT"),
-                86_400,
-            )?,
-            session_max_age: seconds(
-                "AUTH_SESSION_MAX_AGE",
-                var("AUTH_SESSION_MAX_AGE"),
-                2_592_000,
-            )?,
-            refresh_skew: seconds("AUTH_REFRESH_SKEW", var("AUTH_REFRESH_SKEW"), 60)?,
-            expose_access_token: boolean(
-                "AUTH_EXPOSE_ACCESS_TOKEN",
-                var("AUTH_EXPOSE_ACCESS_TOKEN"),
-                true,
-            )?,
-        })
+    /// Reads `vars` as if they were the environment (tests): `("AUTH_URL", "…")` and so on.
+    pub fn from_vars(vars: &[(&str, &str)]) -> Result<Self, ConfigError> {
+        let args = vars
+            .iter()
+            .filter(|(_, value)| !value.trim().is_empty())
+            .map(|(name, value)| {
+                format!(
+                    "--{}={}",
+                    name.to_ascii_lowercase().replace('_', "-"),
+                    value.trim()
+                )
+            });
+        Env::try_parse_from(std::iter::once("server".to_owned()).chain(args))?.check()
     }
 
-    /// The external issuer, when one is configured (not the development IdP).
-    pub fn provider_issuer(&self) -> Option<Url> {
-        match &self.provider {
-            Provider::External { issuer, .. } => Some(issuer.clone()),
-            Provider::Dev(_) => None,
-        }
+    /// The scim2/Me endpoint for `issuer`: `ASGARDEO_ME_ENDPOINT`, or derived from the issuer.
+    pub fn me_endpoint_for(&self, issuer: &Url) -> Option<Url> {
+        self.me_endpoint
+            .clone()
+            .or_else(|| derive_me_endpoint(issuer))
     }
 
     /// The callback URL registered at the IdP.
@@ -341,16 +255,189 @@ impl Config {
     }
 }
 
+impl Env {
+    /// The checks that are about more than one value's syntax.
+    fn check(self) -> Result<Config, ConfigError> {
+        let listen = self.leptos_site_addr;
+        let auth_url = match &self.auth_url {
+            Some(url) => parse_base_url("AUTH_URL", url)?,
+            None => parse_base_url("AUTH_URL", &format!("http://localhost:{}", listen.port()))?,
+        };
+        let me_endpoint = self
+            .asgardeo_me_endpoint
+            .as_deref()
+            .map(|url| Url::parse(url).map_err(|e| invalid("ASGARDEO_ME_ENDPOINT", e)))
+            .transpose()?;
+
+        let provider = match &self.auth_asgardeo_issuer {
+            Some(issuer) => {
+                let issuer = Url::parse(issuer).map_err(|e| invalid("AUTH_ASGARDEO_ISSUER", e))?;
+                check_issuer(&issuer)?;
+                if me_endpoint.is_none() && derive_me_endpoint(&issuer).is_none() {
+                    return Err(ConfigError::Missing {
+                        name: "ASGARDEO_ME_ENDPOINT",
+                        why:
+                            " when the issuer does not end in /oauth2/token (it cannot be derived)",
+                    });
+                }
+                let why = " when AUTH_ASGARDEO_ISSUER is set";
+                Provider::External {
+                    issuer,
+                    client_id: self.auth_asgardeo_id.clone().ok_or(ConfigError::Missing {
+                        name: "AUTH_ASGARDEO_ID",
+                        why,
+                    })?,
+                    client_secret: self.auth_asgardeo_secret.clone().ok_or(
+                        ConfigError::Missing {
+                            name: "AUTH_ASGARDEO_SECRET",
+                            why,
+                        },
+                    )?,
+                }
+            }
+            None => self.development_idp(&auth_url)?,
+        };
+
+        let auth_secret = match (&self.auth_secret, &provider) {
+            (Some(secret), _) if secret.expose_secret().chars().count() >= 32 => secret.clone(),
+            (Some(_), _) => {
+                return Err(invalid(
+                    "AUTH_SECRET",
+                    "must be at least 32 characters (try `openssl rand -base64 33`)",
+                ))
+            }
+            #[cfg(feature = "dev-idp")]
+            (None, Provider::Dev(_)) => SecretString::from(random_secret()),
+            (None, Provider::External { .. }) => {
+                return Err(ConfigError::Missing {
+                    name: "AUTH_SECRET",
+                    why: " when AUTH_ASGARDEO_ISSUER is set (at least 32 characters)",
+                })
+            }
+        };
+
+        let scopes: Vec<String> = self
+            .auth_asgardeo_scope
+            .split_whitespace()
+            .map(str::to_owned)
+            .collect();
+        if !scopes.iter().any(|s| s == "openid") {
+            return Err(invalid("AUTH_ASGARDEO_SCOPE", "must include `openid`"));
+        }
+
+        let id_token_algs: Vec<String> = self
+            .auth_id_token_algs
+            .split(',')
+            .map(|a| a.trim().to_owned())
+            .filter(|a| !a.is_empty())
+            .collect();
+        if let Some(alg) = id_token_algs
+            .iter()
+            .find(|alg| !ASYMMETRIC_ALGS.contains(&alg.as_str()))
+        {
+            return Err(invalid(
+                "AUTH_ID_TOKEN_ALGS",
+                format!(
+                    "`{alg}` is not accepted; use one or more of {}",
+                    ASYMMETRIC_ALGS.join(", ")
+                ),
+            ));
+        }
+
+        Ok(Config {
+            listen,
+            auth_url,
+            provider,
+            auth_secret,
+            scopes,
+            me_endpoint,
+            id_token_algs,
+            http_connect_timeout: self.auth_http_connect_timeout,
+            http_timeout: self.auth_http_timeout,
+            session_store: session_store(&self.session_store)?,
+            session_idle_timeout: self.auth_session_idle_timeout,
+            session_max_age: self.auth_session_max_age,
+            refresh_skew: self.auth_refresh_skew,
+            expose_access_token: self.auth_expose_access_token,
+        })
+    }
+
+    /// No issuer: the development IdP, where this build has it and the app is on loopback.
+    fn development_idp(&self, auth_url: &Url) -> Result<Provider, ConfigError> {
+        #[cfg(feature = "dev-idp")]
+        {
+            if !is_loopback(auth_url) {
+                return Err(invalid(
+                    "AUTH_URL",
+                    format!(
+                        "{auth_url} is not a loopback address; the built-in development IdP \
+                         (used because AUTH_ASGARDEO_ISSUER is not set) only runs on localhost. \
+                         Set AUTH_ASGARDEO_ISSUER, AUTH_ASGARDEO_ID and AUTH_ASGARDEO_SECRET to \
+                         use a real identity provider."
+                    ),
+                ));
+            }
+            let dev = &self.dev_idp;
+            Ok(Provider::Dev(DevIdpConfig {
+                port: dev.dev_idp_port,
+                users_file: dev.dev_idp_users.clone(),
+                access_token_ttl: dev.dev_idp_access_token_ttl,
+                minimal_id_token: dev.dev_idp_minimal_id_token,
+                test_controls: dev.dev_idp_test_controls,
+            }))
+        }
+        #[cfg(not(feature = "dev-idp"))]
+        {
+            let _ = (auth_url, &self.dev_idp);
+            Err(ConfigError::Missing {
+                name: "AUTH_ASGARDEO_ISSUER",
+                why: " (this build has no development IdP; set AUTH_ASGARDEO_ISSUER, \
+                      AUTH_ASGARDEO_ID and AUTH_ASGARDEO_SECRET)",
+            })
+        }
+    }
+}
+
+fn secret(value: &str) -> Result<SecretString, std::convert::Infallible> {
+    Ok(SecretString::from(value.to_owned()))
+}
+
+fn seconds(value: &str) -> Result<Duration, String> {
+    match value.trim().parse::<u64>() {
+        Ok(0) => Err("must be a positive number of seconds".into()),
+        Ok(secs) => Ok(Duration::from_secs(secs)),
+        Err(e) => Err(format!("not a number of seconds ({e})")),
+    }
+}
+
+fn flag(value: &str) -> Result<bool, String> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" => Ok(true),
+        "false" | "0" | "no" => Ok(false),
+        other => Err(format!("`{other}` is not true or false")),
+    }
+}
+
+/// `SESSION_STORE`. A Redis URL may hold a password, so errors never repeat the value.
+fn session_store(value: &str) -> Result<SessionStoreConfig, ConfigError> {
+    match value.trim() {
+        "memory" => Ok(SessionStoreConfig::Memory),
+        v if v.starts_with("sqlite:") => Ok(SessionStoreConfig::Sqlite(v.to_owned())),
+        v if v.starts_with("redis://") || v.starts_with("rediss://") => {
+            Ok(SessionStoreConfig::Redis(SecretString::from(v.to_owned())))
+        }
+        _ => Err(invalid(
+            "SESSION_STORE",
+            "is not `memory`, `sqlite://path/to/file.db` or `redis://host:port`",
+        )),
+    }
+}
+
 /// Signature algorithms an ID token may use; HMAC is never accepted (the client secret is shared
 /// with the IdP, and a forged HS256 token signed with it must not pass), and neither is `none`.
 const ASYMMETRIC_ALGS: &[&str] = &[
     "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA",
 ];
-
-/// The development IdP's issuer on `port`.
-pub fn dev_idp_issuer(port: u16) -> Option<Url> {
-    Url::parse(&format!("http://localhost:{port}/t/dev/oauth2/token")).ok()
-}
 
 /// `https://api.asgardeo.io/t/{org}/oauth2/token` → `https://api.asgardeo.io/t/{org}/scim2/Me`.
 pub fn derive_me_endpoint(issuer: &Url) -> Option<Url> {
@@ -409,57 +496,18 @@ pub fn is_loopback(url: &Url) -> bool {
     }
 }
 
-fn parse_or<T: std::str::FromStr>(
-    name: &'static str,
-    value: Option<String>,
-    default: T,
-) -> Result<T, ConfigError>
-where
-    T::Err: fmt::Display,
-{
-    value.map_or(Ok(default), |v| v.parse().map_err(|e| invalid(name, e)))
-}
-
-fn seconds(
-    name: &'static str,
-    value: Option<String>,
-    default: u64,
-) -> Result<Duration, ConfigError> {
-    let secs: u64 = parse_or(name, value, default)?;
-    if secs == 0 {
-        return Err(invalid(name, "must be a positive number of seconds"));
-    }
-    Ok(Duration::from_secs(secs))
-}
-
-fn boolean(name: &'static str, value: Option<String>, default: bool) -> Result<bool, ConfigError> {
-    match value.as_deref().map(str::to_ascii_lowercase).as_deref() {
-        None => Ok(default),
-        Some("true" | "1" | "yes") => Ok(true),
-        Some("false" | "0" | "no") => Ok(false),
-        Some(other) => Err(invalid(name, format!("`{other}` is not true or false"))),
-    }
-}
-
+/// 48 random bytes, base64url: a session-cookie key for one run of the development IdP.
+#[cfg(feature = "dev-idp")]
 fn random_secret() -> String {
-    use base64::Engine;
-    use rand::RngCore;
-    let mut bytes = [0u8; 48];
-    rand::rngs::OsRng.fill_bytes(&mut bytes);
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+    crate::random_token(48)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::HashMap;
 
     fn load(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        let map: HashMap<String, String> = vars
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        Config::from_lookup(|name| map.get(name).cloned())
+        Config::from_vars(vars)
     }
 
     const ASGARDEO: &[(&str, &str)] = &[
@@ -478,6 +526,17 @@ mod tests {
             .to_string()
     }
 
+    fn asgardeo_with(extra: (&'static str, &'static str)) -> Vec<(&'static str, &'static str)> {
+        let mut vars: Vec<_> = ASGARDEO
+            .iter()
+            .copied()
+            .filter(|(k, _)| *k != extra.0)
+            .collect();
+        vars.push(extra);
+        vars
+    }
+
+    #[cfg(feature = "dev-idp")]
     #[test]
     fn nothing_set_means_the_development_idp_on_localhost() {
         let config = load(&[]).unwrap();
@@ -487,23 +546,31 @@ mod tests {
             Provider::Dev(DevIdpConfig { port: 9443, .. })
         ));
         assert_eq!(
-            config.me_endpoint.as_str(),
-            "http://localhost:9443/t/dev/scim2/Me"
+            config.me_endpoint, None,
+            "derived from the IdP's issuer once it runs"
         );
         assert_eq!(
             config.scopes,
             ["openid", "profile", "email", "internal_login"]
         );
-        assert!(config.auth_secret.expose().len() >= 32);
-        assert_eq!(config.session_store, SessionStoreConfig::Memory);
+        assert!(config.auth_secret.expose_secret().len() >= 32);
+        assert!(matches!(config.session_store, SessionStoreConfig::Memory));
         assert!(config.expose_access_token);
+    }
+
+    #[cfg(not(feature = "dev-idp"))]
+    #[test]
+    fn without_the_development_idp_an_issuer_is_required() {
+        let err = error_of(&[]);
+        assert!(err.starts_with("AUTH_ASGARDEO_ISSUER is required"), "{err}");
     }
 
     #[test]
     fn asgardeo_settings_derive_the_me_endpoint() {
         let config = load(ASGARDEO).unwrap();
+        let issuer = config.provider.issuer().expect("an external provider");
         assert_eq!(
-            config.me_endpoint.as_str(),
+            config.me_endpoint_for(issuer).unwrap().as_str(),
             "https://api.asgardeo.io/t/acme/scim2/Me"
         );
         assert_eq!(
@@ -511,12 +578,23 @@ mod tests {
             "http://localhost:3000/api/auth/callback/asgardeo"
         );
         assert!(!config.secure_cookies());
-        assert_eq!(format!("{:?}", config.auth_secret), "[redacted]");
+    }
+
+    #[test]
+    fn debug_output_never_shows_a_secret() {
+        let config = load(&asgardeo_with((
+            "SESSION_STORE",
+            "redis://:hunter2-redis-password@127.0.0.1:6379",
+        )))
+        .unwrap();
         let debug = format!("{config:?}");
-        assert!(
-            !debug.contains("client-secret") && !debug.contains("0123456789abcdef"),
-            "{debug}"
-        );
+        for secret in [
+            "client-secret",
+            "0123456789abcdef",
+            "hunter2-redis-password",
+        ] {
+            assert!(!debug.contains(secret), "{secret} in {debug}");
+        }
     }
 
     #[test]
@@ -536,78 +614,84 @@ mod tests {
 
     #[test]
     fn malformed_values_are_named() {
-        let with = |extra: (&'static str, &'static str)| {
-            let mut vars: Vec<_> = ASGARDEO
-                .iter()
-                .copied()
-                .filter(|(k, _)| *k != extra.0)
-                .collect();
-            vars.push(extra);
-            error_of(&vars)
+        let named = |extra: (&'static str, &'static str)| {
+            let err = error_of(&asgardeo_with(extra));
+            assert!(err.contains(extra.0), "{err}");
+            err
         };
-        assert!(with(("AUTH_ASGARDEO_ISSUER", "not a url"))
-            .starts_with("AUTH_ASGARDEO_ISSUER is malformed"));
-        assert!(with((
+        named(("AUTH_ASGARDEO_ISSUER", "not a url"));
+        assert!(named((
             "AUTH_ASGARDEO_ISSUER",
             "http://idp.example.com/t/a/oauth2/token"
         ))
         .contains("must be https"));
-        assert!(with(("AUTH_SECRET", "short")).starts_with("AUTH_SECRET is malformed"));
-        assert!(
-            with(("AUTH_URL", "http://localhost:3000/app")).starts_with("AUTH_URL is malformed")
-        );
-        assert!(with(("AUTH_ASGARDEO_SCOPE", "profile email"))
-            .starts_with("AUTH_ASGARDEO_SCOPE is malformed"));
-        assert!(with(("AUTH_ID_TOKEN_ALGS", "RS256,HS256")).contains("`HS256` is not accepted"));
-        assert!(with(("AUTH_ID_TOKEN_ALGS", "none")).contains("`none` is not accepted"));
-        assert!(with(("SESSION_STORE", "postgres://x")).starts_with("SESSION_STORE is malformed"));
-        assert!(
-            with(("AUTH_SESSION_MAX_AGE", "soon")).starts_with("AUTH_SESSION_MAX_AGE is malformed")
-        );
-        assert!(with(("AUTH_EXPOSE_ACCESS_TOKEN", "maybe"))
-            .starts_with("AUTH_EXPOSE_ACCESS_TOKEN is malformed"));
-        assert!(
-            with(("LEPTOS_SITE_ADDR", "localhost")).starts_with("LEPTOS_SITE_ADDR is malformed")
-        );
+        named(("AUTH_SECRET", "short"));
+        named(("AUTH_URL", "http://localhost:3000/app"));
+        named(("AUTH_ASGARDEO_SCOPE", "profile email"));
+        assert!(named(("AUTH_ID_TOKEN_ALGS", "RS256,HS256")).contains("`HS256` is not accepted"));
+        assert!(named(("AUTH_ID_TOKEN_ALGS", "none")).contains("`none` is not accepted"));
+        named(("SESSION_STORE", "postgres://x"));
+        named(("AUTH_SESSION_MAX_AGE", "soon"));
+        named(("AUTH_SESSION_IDLE_TIMEOUT", "0"));
+        named(("AUTH_EXPOSE_ACCESS_TOKEN", "maybe"));
+        named(("LEPTOS_SITE_ADDR", "localhost"));
+    }
+
+    #[test]
+    fn a_malformed_session_store_is_not_repeated_in_the_error() {
+        let err = error_of(&asgardeo_with((
+            "SESSION_STORE",
+            "redis:/user:hunter2-redis-password@host",
+        )));
+        assert!(err.starts_with("SESSION_STORE is malformed"), "{err}");
+        assert!(!err.contains("hunter2"), "{err}");
     }
 
     #[test]
     fn http_issuer_on_loopback_is_allowed() {
-        let mut vars: Vec<_> = ASGARDEO
-            .iter()
-            .copied()
-            .filter(|(k, _)| *k != "AUTH_ASGARDEO_ISSUER")
-            .collect();
-        vars.push((
+        let config = load(&asgardeo_with((
             "AUTH_ASGARDEO_ISSUER",
             "http://127.0.0.1:8080/t/acme/oauth2/token",
-        ));
-        let config = load(&vars).unwrap();
+        )))
+        .unwrap();
+        let issuer = config.provider.issuer().expect("an external provider");
         assert_eq!(
-            config.me_endpoint.as_str(),
+            config.me_endpoint_for(issuer).unwrap().as_str(),
             "http://127.0.0.1:8080/t/acme/scim2/Me"
         );
     }
 
     #[test]
     fn issuer_without_oauth2_token_needs_an_explicit_me_endpoint() {
-        let mut vars: Vec<_> = ASGARDEO
-            .iter()
-            .copied()
-            .filter(|(k, _)| *k != "AUTH_ASGARDEO_ISSUER")
-            .collect();
-        vars.push((
+        let mut vars = asgardeo_with((
             "AUTH_ASGARDEO_ISSUER",
             "https://idp.example.com/realms/acme",
         ));
         assert!(error_of(&vars).starts_with("ASGARDEO_ME_ENDPOINT is required"));
         vars.push(("ASGARDEO_ME_ENDPOINT", "https://idp.example.com/scim2/Me"));
+        let config = load(&vars).unwrap();
         assert_eq!(
-            load(&vars).unwrap().me_endpoint.as_str(),
+            config.me_endpoint.unwrap().as_str(),
             "https://idp.example.com/scim2/Me"
         );
     }
 
+    #[cfg(feature = "dev-idp")]
+    #[test]
+    fn the_development_idp_honours_an_explicit_me_endpoint() {
+        let config = load(&[(
+            "ASGARDEO_ME_ENDPOINT",
+            "http://localhost:9999/t/dev/scim2/Me",
+        )])
+        .unwrap();
+        let issuer = Url::parse("http://localhost:9443/t/dev/oauth2/token").unwrap();
+        assert_eq!(
+            config.me_endpoint_for(&issuer).unwrap().as_str(),
+            "http://localhost:9999/t/dev/scim2/Me"
+        );
+    }
+
+    #[cfg(feature = "dev-idp")]
     #[test]
     fn development_idp_refuses_a_public_auth_url() {
         let err = error_of(&[("AUTH_URL", "https://app.example.com")]);
@@ -618,7 +702,9 @@ mod tests {
 
     #[test]
     fn auth_url_follows_the_listen_port_by_default() {
-        let config = load(&[("LEPTOS_SITE_ADDR", "127.0.0.1:4123")]).unwrap();
+        let mut vars = ASGARDEO.to_vec();
+        vars.push(("LEPTOS_SITE_ADDR", "127.0.0.1:4123"));
+        let config = load(&vars).unwrap();
         assert_eq!(config.auth_url.as_str(), "http://localhost:4123/");
         assert_eq!(config.origin(), "http://localhost:4123");
     }

@@ -1,12 +1,16 @@
 //! Errors of the auth endpoints, and the error pages they become.
 //!
-//! A handler's error becomes a response carrying an [`ErrorPageInfo`] extension and its status;
-//! the [`render_error_pages`] middleware turns that into the app's error page (same layout and
-//! stylesheet as the app). Client-caused errors say what was wrong; IdP and internal errors are
-//! logged with their whole cause chain and shown as a short, useful message. Nothing here ever
-//! logs or shows a token, code, secret or cookie value.
+//! A handler's error becomes a response carrying an [`ErrorPageInfo`] extension, its status, and
+//! the error itself ([`ErrorReport`]); the [`render_error_pages`] layer logs the error's cause
+//! chain once and renders the app's error page (same layout and stylesheet as the app). The page
+//! says what happened in the app's own words, one message per kind, with a short error code;
+//! what the IdP or a library said goes to the log only. Nothing here ever logs or shows a token,
+//! code, secret or cookie value.
 
-use crate::auth::{oidc::OidcError, session::StoreError};
+use crate::auth::{
+    oidc::{IdTokenProblem, OidcError, SignInError},
+    session::StoreError,
+};
 use app::{
     error::AppError,
     names::{paths, sign_in_url},
@@ -14,52 +18,28 @@ use app::{
 };
 use axum::{
     extract::{Request, State},
-    http::{header, HeaderValue, StatusCode},
+    http::{header, StatusCode},
     middleware::Next,
     response::{Html, IntoResponse, Response},
 };
 use leptos::prelude::*;
-
-/// `a: b: c` for an error and its sources.
-pub fn cause_chain(err: &dyn std::error::Error) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        let next = cause.to_string();
-        if !text.ends_with(&next) {
-            text.push_str(": ");
-            text.push_str(&next);
-        }
-        source = cause.source();
-    }
-    text
-}
+use openidconnect::core::CoreAuthErrorResponseType;
+use std::sync::Arc;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AuthError {
-    /// 400: the callback's `state` matches no sign-in this browser started (forged, replayed,
-    /// expired, or started in another browser).
-    #[error("the sign-in response matches no sign-in started in this browser")]
-    StateMismatch,
-    /// 400: the callback lacks a required parameter.
-    #[error("the sign-in response has no `{0}` parameter")]
-    MissingParameter(&'static str),
-    /// 403 for `access_denied`, 400 otherwise: the IdP answered the authorization request with
-    /// an error.
-    #[error("the identity provider refused the sign-in: {error}")]
-    Refused {
-        error: String,
-        description: Option<String>,
-    },
-    /// 400: RFC 9207 — the authorization response's `iss` is missing or not our issuer.
-    #[error("the sign-in response names issuer {found:?}, not the configured one")]
-    IssuerMismatch { found: Option<String> },
+    /// 400/403: the sign-in response could not be accepted.
+    #[error(transparent)]
+    SignIn(#[from] SignInError),
     /// 502: the IdP was unreachable, or answered something unusable or invalid.
     #[error(transparent)]
     Idp(#[from] OidcError),
     /// 503: the session store is unavailable.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// 500: the session layer is missing (a bug in how the router was built).
+    #[error("no session in the request: is the session layer installed?")]
+    NoSessionLayer,
     /// 500: a bug or misconfiguration.
     #[error("internal error: {0}")]
     Internal(String),
@@ -68,87 +48,172 @@ pub enum AuthError {
 impl AuthError {
     pub fn status(&self) -> StatusCode {
         match self {
-            AuthError::StateMismatch
-            | AuthError::MissingParameter(_)
-            | AuthError::IssuerMismatch { .. } => StatusCode::BAD_REQUEST,
-            AuthError::Refused { error, .. } if error == "access_denied" => StatusCode::FORBIDDEN,
-            AuthError::Refused { .. } => StatusCode::BAD_REQUEST,
-            AuthError::Idp(_) => StatusCode::BAD_GATEWAY,
+            AuthError::SignIn(SignInError::Refused { code, .. })
+                if *code == CoreAuthErrorResponseType::AccessDenied =>
+            {
+                StatusCode::FORBIDDEN
+            }
+            AuthError::SignIn(SignInError::Idp(_)) | AuthError::Idp(_) => StatusCode::BAD_GATEWAY,
+            AuthError::SignIn(_) => StatusCode::BAD_REQUEST,
             AuthError::Store(_) => StatusCode::SERVICE_UNAVAILABLE,
-            AuthError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            AuthError::NoSessionLayer | AuthError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// A short, stable name for the kind, shown on the page and logged with the cause.
+    pub fn code(&self) -> &'static str {
+        match self {
+            AuthError::SignIn(SignInError::StateMismatch) => "signin.state",
+            AuthError::SignIn(SignInError::Refused { code, .. })
+                if *code == CoreAuthErrorResponseType::AccessDenied =>
+            {
+                "signin.access_denied"
+            }
+            AuthError::SignIn(SignInError::Refused { .. }) => "signin.refused",
+            AuthError::SignIn(SignInError::IssuerMismatch) => "signin.iss",
+            AuthError::SignIn(SignInError::MissingCode) => "signin.no_code",
+            AuthError::SignIn(SignInError::Idp(err)) | AuthError::Idp(err) => err.code(),
+            AuthError::Store(_) => "store.unavailable",
+            AuthError::NoSessionLayer | AuthError::Internal(_) => "internal",
+        }
+    }
+
+    /// The page's title and message, chosen by kind.
+    fn words(&self) -> (&'static str, String) {
+        const NOT_COMPLETED: &str = "Sign-in could not be completed";
+        const IDP_FAILED: &str = "The identity provider failed";
+        match self {
+            AuthError::SignIn(SignInError::StateMismatch) => (
+                NOT_COMPLETED,
+                "This sign-in response does not belong to a sign-in started in this browser \
+                 (state mismatch). It may have expired, been used already, or been started \
+                 elsewhere. Nothing was signed in."
+                    .into(),
+            ),
+            AuthError::SignIn(SignInError::Refused { code, .. })
+                if *code == CoreAuthErrorResponseType::AccessDenied =>
+            (
+                "Sign-in was cancelled or refused",
+                "The identity provider says the sign-in was cancelled or refused. Nothing was \
+                 signed in."
+                    .into(),
+            ),
+            AuthError::SignIn(SignInError::Refused { .. }) => (
+                "Sign-in was refused",
+                "The identity provider refused the sign-in request. Nothing was signed in; if it \
+                 keeps happening, check the application's settings at the identity provider."
+                    .into(),
+            ),
+            AuthError::SignIn(SignInError::IssuerMismatch) => (
+                NOT_COMPLETED,
+                "The sign-in response names a different identity provider than the one this app \
+                 uses (RFC 9207 issuer mismatch). Nothing was signed in."
+                    .into(),
+            ),
+            AuthError::SignIn(SignInError::MissingCode) => (
+                NOT_COMPLETED,
+                "The identity provider's response has no authorization code. Nothing was signed in."
+                    .into(),
+            ),
+            AuthError::SignIn(SignInError::Idp(err)) | AuthError::Idp(err) => {
+                (IDP_FAILED, idp_message(err))
+            }
+            AuthError::Store(_) => (
+                "Sessions are unavailable",
+                "The session store is unavailable right now, so nobody can sign in. Try again in \
+                 a moment."
+                    .into(),
+            ),
+            AuthError::NoSessionLayer | AuthError::Internal(_) => (
+                "Something went wrong",
+                "Something went wrong on the server; the details are in its log.".into(),
+            ),
         }
     }
 
     fn page(&self) -> ErrorPageInfo {
-        let try_again = |title: &str, message: String, detail: Option<String>| ErrorPageInfo {
+        let (title, message) = self.words();
+        ErrorPageInfo {
             title: title.to_owned(),
             message,
-            detail,
+            detail: Some(format!("Error code: {}", self.code())),
             action_label: "Try again".to_owned(),
             action_href: sign_in_url(paths::HOME),
-        };
-        match self {
-            AuthError::StateMismatch => try_again(
-                "Sign-in could not be completed",
-                "This sign-in response does not belong to a sign-in started in this browser \
-                 (state mismatch). It may have expired, been used already, or been started elsewhere. \
-                 Nothing was signed in."
-                    .to_owned(),
-                None,
-            ),
-            AuthError::MissingParameter(name) => try_again(
-                "Sign-in could not be completed",
-                format!("The identity provider's response has no `{name}` parameter. Nothing was signed in."),
-                None,
-            ),
-            AuthError::Refused { error, description } => try_again(
-                if error == "access_denied" { "Sign-in was cancelled or refused" } else { "Sign-in was refused" },
-                format!("The identity provider answered `{error}`."),
-                description.clone(),
-            ),
-            AuthError::IssuerMismatch { .. } => try_again(
-                "Sign-in could not be completed",
-                "The sign-in response names a different identity provider than the one this app uses \
-                 (RFC 9207 issuer mismatch). Nothing was signed in."
-                    .to_owned(),
-                None,
-            ),
-            AuthError::Idp(err) => try_again(
-                "The identity provider failed",
-                "Signing in did not work because of the identity provider.".to_owned(),
-                Some(capitalise(&err.to_string())),
-            ),
-            AuthError::Store(_) => try_again(
-                "Sessions are unavailable",
-                "The session store is unavailable right now, so nobody can sign in. Try again in a moment.".to_owned(),
-                None,
-            ),
-            AuthError::Internal(_) => try_again(
-                "Something went wrong",
-                "Something went wrong on the server; the details are in its log.".to_owned(),
-                None,
-            ),
         }
     }
 }
 
-fn capitalise(text: &str) -> String {
-    let mut chars = text.chars();
-    chars
-        .next()
-        .map(|c| c.to_uppercase().chain(chars).collect())
-        .unwrap_or_default()
+/// What the page says when the IdP failed, by kind.
+fn idp_message(err: &OidcError) -> String {
+    let text = match err {
+        OidcError::Discovery(_) => {
+            "Its configuration (the discovery document) could not be loaded or is not for the \
+             configured issuer, so signing in cannot start."
+        }
+        OidcError::TokenRefused { .. } => {
+            "It refused to issue tokens for this sign-in (the authorization code may have been \
+             used already, or the app's credentials are wrong)."
+        }
+        err @ OidcError::TokenEndpoint(_) if err.is_retryable() => {
+            "It could not be reached to finish signing in. Try again in a moment."
+        }
+        OidcError::TokenEndpoint(_) | OidcError::NoIdToken | OidcError::TokenType => {
+            "Its answer to finishing the sign-in could not be used."
+        }
+        OidcError::IdToken(problem, _) => {
+            return format!(
+                "The ID token it issued did not pass this app's checks ({}), so nobody was \
+                 signed in.",
+                id_token_words(*problem)
+            )
+        }
+        OidcError::UserInfo(_) => "Its user information could not be read.",
+        OidcError::UserInfoSubject => {
+            "Its user information is about a different user than the sign-in."
+        }
+        OidcError::LogoutToken(_) => "Its logout token is not valid.",
+    };
+    format!("Signing in did not work because of the identity provider. {text}")
+}
+
+fn id_token_words(problem: IdTokenProblem) -> &'static str {
+    match problem {
+        IdTokenProblem::Issuer => "it names another issuer",
+        IdTokenProblem::Audience => "it is not meant for this app",
+        IdTokenProblem::AuthorizedParty => "it was issued to another party",
+        IdTokenProblem::Expired => "it has expired",
+        IdTokenProblem::IssuedInFuture => "it is dated in the future",
+        IdTokenProblem::Nonce => "its nonce does not match this sign-in",
+        IdTokenProblem::Subject => "its subject is missing or wrong",
+        IdTokenProblem::Unsigned => "it is not signed",
+        IdTokenProblem::Algorithm => "it is signed with an algorithm this app does not accept",
+        IdTokenProblem::Signature => "its signature is not valid",
+        IdTokenProblem::UnknownKey => {
+            "it is signed with a key the identity provider does not publish"
+        }
+        IdTokenProblem::AmbiguousKey => "the key that signed it cannot be told apart",
+        IdTokenProblem::AccessTokenHash => "its at_hash does not match the access token",
+        IdTokenProblem::Other => "it is malformed",
+    }
+}
+
+/// The error behind an error response, for the [`render_error_pages`] layer to log.
+#[derive(Clone)]
+pub struct ErrorReport {
+    pub code: &'static str,
+    pub error: Arc<dyn std::error::Error + Send + Sync>,
 }
 
 impl IntoResponse for AuthError {
     fn into_response(self) -> Response {
         let status = self.status();
-        if status.is_server_error() {
-            tracing::error!(error = %cause_chain(&self), %status, "auth request failed");
-        } else {
-            tracing::warn!(error = %cause_chain(&self), %status, "auth request refused");
-        }
-        error_page(status, self.page())
+        let page = self.page();
+        let mut response = error_page(status, page);
+        response.extensions_mut().insert(ErrorReport {
+            code: self.code(),
+            error: Arc::new(self),
+        });
+        response
     }
 }
 
@@ -166,11 +231,18 @@ pub async fn render_error_pages(
     next: Next,
 ) -> Response {
     let mut response = next.run(request).await;
+    let status = response.status();
+    if let Some(report) = response.extensions_mut().remove::<ErrorReport>() {
+        let error = crate::cause::chain(report.error.as_ref());
+        if status.is_server_error() {
+            tracing::error!(%error, code = report.code, %status, "auth request failed");
+        } else {
+            tracing::warn!(%error, code = report.code, %status, "auth request refused");
+        }
+    }
     if let Some(info) = response.extensions_mut().remove::<ErrorPageInfo>() {
         let html = render_error_document(&options, info);
-        let mut page = (response.status(), Html(html)).into_response();
-        page.headers_mut()
-            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        let mut page = (status, Html(html)).into_response();
         for (name, value) in response.headers() {
             if name == header::SET_COOKIE || name == header::WWW_AUTHENTICATE {
                 page.headers_mut().append(name.clone(), value.clone());
@@ -211,8 +283,5 @@ pub async fn server_fn_status(request: Request, next: Next) -> Response {
             tracing::warn!(%parts.status, error = %error, "server function failed");
         }
     }
-    parts
-        .headers
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Response::from_parts(parts, axum::body::Body::from(bytes))
 }

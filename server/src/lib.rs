@@ -1,12 +1,16 @@
 //! The asgardeo-leptos server: configuration, OpenID Connect sign-in with server-side sessions
-//! (a backend-for-frontend), the built-in development IdP, and the Leptos pages.
+//! (a backend-for-frontend), and the Leptos pages; with the `dev-idp` feature, the built-in
+//! development IdP too.
 //!
 //! `main.rs` runs it; the integration tests start it on a free port with
 //! [`startup::Application::build_with_listener`].
 
 pub mod auth;
+pub mod cause;
+pub mod clock;
 pub mod config;
-pub mod dev_idp;
+#[cfg(feature = "dev-idp")]
+pub mod dev;
 pub mod error;
 pub mod oidc_types;
 pub mod sessions;
@@ -34,4 +38,13 @@ impl FromRef<AppState> for Arc<auth::AuthService> {
     fn from_ref(state: &AppState) -> Self {
         state.auth.clone()
     }
+}
+
+/// `bytes` random bytes, base64url: lock tokens, per-run secrets.
+pub(crate) fn random_token(bytes: usize) -> String {
+    use base64::Engine;
+    use rand::RngCore;
+    let mut buffer = vec![0u8; bytes];
+    rand::rngs::OsRng.fill_bytes(&mut buffer);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(buffer)
 }

@@ -1,5 +1,5 @@
 //! openidconnect type parameters for Asgardeo-shaped providers, shared by the relying party
-//! ([`crate::auth`]) and the development IdP ([`crate::dev_idp`]).
+//! ([`crate::auth`]).
 //!
 //! Asgardeo adds to the core OpenID Connect types: a `username` claim in the ID token, an `sid`
 //! for back-channel logout, and discovery fields for RP-initiated logout and RFC 9207.

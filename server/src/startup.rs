@@ -11,8 +11,8 @@ use crate::{
         scim::ScimClient,
         AuthService,
     },
-    config::{derive_me_endpoint, Config, Provider, Secret},
-    dev_idp::{self, DevClient, DevIdp, DevIdpSettings},
+    clock::{SharedClock, SystemClock},
+    config::{Config, Provider},
     error::{render_error_pages, server_fn_status},
     sessions::{AnyStore, SessionBackend},
     AppState,
@@ -27,6 +27,7 @@ use axum::{
 };
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
+use secrecy::ExposeSecret;
 use sha2::{Digest, Sha512};
 use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
 use tokio::net::TcpListener;
@@ -41,11 +42,12 @@ use url::Url;
 pub struct Application {
     listener: TcpListener,
     router: Router,
-    dev_idp: Option<DevIdp>,
+    #[cfg(feature = "dev-idp")]
+    dev_idp: Option<dev_idp::DevIdp>,
     events: Arc<EventBus>,
     pub addr: SocketAddr,
-    /// The development IdP's issuer, when it runs.
-    pub dev_idp_issuer: Option<Url>,
+    /// The issuer the app signs in with (the development IdP's, when it runs).
+    pub issuer: Url,
 }
 
 impl Application {
@@ -66,94 +68,72 @@ impl Application {
         leptos_options: LeptosOptions,
         listener: TcpListener,
     ) -> anyhow::Result<Self> {
+        Self::build_with(config, leptos_options, listener, Arc::new(SystemClock)).await
+    }
+
+    /// Builds with a given time source (tests move a [`ManualClock`](crate::clock::ManualClock)).
+    pub async fn build_with(
+        config: Config,
+        leptos_options: LeptosOptions,
+        listener: TcpListener,
+        clock: SharedClock,
+    ) -> anyhow::Result<Self> {
         let addr = listener.local_addr().context("local address")?;
-        let (issuer, client_id, client_secret, me_endpoint, dev_idp) = match &config.provider {
+        #[cfg(feature = "dev-idp")]
+        let mut dev_idp = None;
+        let (issuer, client_id, client_secret) = match &config.provider {
             Provider::External {
                 issuer,
                 client_id,
                 client_secret,
-            } => (
-                issuer.clone(),
-                client_id.clone(),
-                client_secret.clone(),
-                config.me_endpoint.clone(),
-                None,
-            ),
+            } => (issuer.clone(), client_id.clone(), client_secret.clone()),
+            #[cfg(feature = "dev-idp")]
             Provider::Dev(dev) => {
-                let (users, who) = match &dev.users_file {
-                    Some(path) => (
-                        dev_idp::users::load_users(path)?,
-                        "a user from DEV_IDP_USERS",
-                    ),
-                    None => (dev_idp::users::default_users(), "alice / alice-pass"),
-                };
-                let client = DevClient {
-                    client_id: "asgardeo-leptos-dev".to_owned(),
-                    client_secret: Secret::new(dev_idp::random_token()),
-                    redirect_uris: vec![config.redirect_url().to_string()],
-                    post_logout_redirect_uris: vec![config.post_logout_redirect_url().to_string()],
-                    allowed_origins: vec![config.origin()],
-                    backchannel_logout_uri: config
-                        .auth_url
-                        .join(&app::names::paths::BACKCHANNEL_LOGOUT[1..])
-                        .ok()
-                        .map(|u| u.to_string()),
-                };
-                let idp = DevIdp::bind(DevIdpSettings {
-                    port: dev.port,
-                    users,
-                    clients: vec![client.clone()],
-                    access_token_ttl: dev.access_token_ttl,
-                    minimal_id_token: dev.minimal_id_token,
-                    test_controls: dev.test_controls,
-                })
-                .await?;
-                tracing::warn!(
-                    issuer = %idp.issuer,
-                    "USING THE BUILT-IN DEVELOPMENT IDP (no AUTH_ASGARDEO_ISSUER is set). It is for local \
-                     development only: sign in as {who}. Set AUTH_ASGARDEO_ISSUER, AUTH_ASGARDEO_ID and \
-                     AUTH_ASGARDEO_SECRET to use Asgardeo."
+                let started = crate::dev::start(&config, dev).await?;
+                let provider = (
+                    started.issuer.clone(),
+                    started.client_id.clone(),
+                    started.client_secret.clone(),
                 );
-                let me = derive_me_endpoint(&idp.issuer).context("development IdP scim2/Me URL")?;
-                (
-                    idp.issuer.clone(),
-                    client.client_id,
-                    client.client_secret,
-                    me,
-                    Some(idp),
-                )
+                dev_idp = Some(started.idp);
+                provider
             }
         };
+        let me_endpoint = config
+            .me_endpoint_for(&issuer)
+            .context("the scim2/Me endpoint (set ASGARDEO_ME_ENDPOINT)")?;
 
         let http = IdpHttp::new(config.http_connect_timeout, config.http_timeout)?;
         let oidc = OidcClient::new(
             &issuer,
             &client_id,
-            client_secret.expose(),
+            client_secret.expose_secret(),
             &config.redirect_url(),
             &config.scopes,
             &config.id_token_algs,
             http.clone(),
+            clock.clone(),
         )?;
         let backend = SessionBackend::connect(&config.session_store).await?;
         tracing::info!(store = backend.name(), "sessions ready");
         let events = EventBus::start(backend.clone()).await?;
         let config = Arc::new(config);
-        let auth = Arc::new(AuthService {
-            config: config.clone(),
+        let auth = Arc::new(AuthService::new(
+            config,
             oidc,
-            scim: ScimClient::new(http, me_endpoint),
+            ScimClient::new(http, me_endpoint),
             backend,
-            locks: Default::default(),
-            events: events.clone(),
-        });
+            events.clone(),
+            clock,
+        ));
         let router = router(auth, leptos_options)?;
         Ok(Application {
             listener,
             router,
-            dev_idp_issuer: dev_idp.as_ref().map(|d| d.issuer.clone()),
+            #[cfg(feature = "dev-idp")]
             dev_idp,
             addr,
+            issuer,
             events,
         })
     }
@@ -164,12 +144,18 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        #[cfg(feature = "dev-idp")]
         let idp_task = self.dev_idp.map(|idp| {
             let mut stop = stop_rx.clone();
             tokio::spawn(idp.serve(async move {
                 let _ = stop.wait_for(|s| *s).await;
             }))
         });
+        #[cfg(not(feature = "dev-idp"))]
+        let (idp_task, _) = (
+            None::<tokio::task::JoinHandle<std::io::Result<()>>>,
+            stop_rx,
+        );
         tracing::info!("listening on http://{}", self.addr);
         let events = self.events;
         let served = axum::serve(self.listener, self.router)
@@ -190,7 +176,6 @@ impl Application {
 }
 
 fn router(auth: Arc<AuthService>, leptos_options: LeptosOptions) -> anyhow::Result<Router> {
-    let config = auth.config.clone();
     let state = AppState {
         leptos_options: leptos_options.clone(),
         auth: auth.clone(),
@@ -199,13 +184,15 @@ fn router(auth: Arc<AuthService>, leptos_options: LeptosOptions) -> anyhow::Resu
     tokio::spawn({
         let auth = auth.clone();
         async move {
-            if let Err(err) = auth.oidc.provider().await {
-                tracing::warn!(error = %err, "the identity provider is not reachable yet; sign-in will retry");
+            if let Err(err) = auth.oidc().provider().await {
+                tracing::warn!(error = %crate::cause::chain(&err), "the identity provider is not reachable yet; sign-in will retry");
             }
         }
     });
 
-    let auth_backend = auth.backend.clone();
+    let store = AnyStore(auth.backend_handle());
+    let origin = AppOrigin(auth.config().origin().into());
+    let session_layer = session_layer(auth.config(), store)?;
     let backend: Backend = auth;
     let context = move || provide_context(backend.clone());
     let routes = generate_route_list(App);
@@ -217,10 +204,10 @@ fn router(auth: Arc<AuthService>, leptos_options: LeptosOptions) -> anyhow::Resu
         })
         .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(context, shell))
         .layer(from_fn(server_fn_status))
-        .layer(from_fn(no_store_unless_static))
-        .layer(from_fn_with_state(AppOrigin(config.origin().into()), auth::csrf::refuse_cross_site))
+        .layer(from_fn_with_state(origin, auth::csrf::refuse_cross_site))
         .layer(from_fn_with_state(leptos_options, render_error_pages))
-        .layer(session_layer(&config, AnyStore(auth_backend))?)
+        .layer(from_fn(no_store_unless_static))
+        .layer(session_layer)
         .layer(SetResponseHeaderLayer::if_not_present(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
         .layer(SetResponseHeaderLayer::if_not_present(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
         .layer(SetResponseHeaderLayer::if_not_present(
@@ -247,7 +234,7 @@ fn session_layer(
     let key = Key::try_from(
         &Sha512::digest(format!(
             "asgardeo-leptos session cookie\0{}",
-            config.auth_secret.expose()
+            config.auth_secret.expose_secret()
         ))[..],
     )
     .context("derive the cookie key from AUTH_SECRET")?;
@@ -268,8 +255,8 @@ fn session_layer(
         .with_private(key))
 }
 
-/// `Cache-Control: no-store` on every response but the static files (`/pkg/…`, the favicon):
-/// pages and API answers are about the signed-in user, and must stay out of shared caches and the
+/// `Cache-Control: no-store` on every response but the static files (`/pkg/…`, the favicon) —
+/// the one place it is set (it replaces the event stream's `no-cache`, too): pages and API answers are about the signed-in user, and must stay out of shared caches and the
 /// browser's back/forward cache (a stale page would show a signed-out user their profile).
 async fn no_store_unless_static(
     request: Request,
@@ -280,7 +267,7 @@ async fn no_store_unless_static(
         path.starts_with("/pkg/") || path == "/favicon.svg"
     };
     let mut response = next.run(request).await;
-    if !is_static && !response.headers().contains_key(header::CACHE_CONTROL) {
+    if !is_static {
         response
             .headers_mut()
             .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));

@@ -3,9 +3,10 @@
 //!
 //! A separate test binary: it installs a global subscriber that captures every log line.
 
-mod common;
+#[path = "api/helpers/mod.rs"]
+mod helpers;
 
-use common::*;
+use helpers::*;
 use reqwest::{header, StatusCode};
 use std::{
     io::Write,

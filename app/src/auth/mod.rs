@@ -14,7 +14,7 @@ pub use context::{provide_auth, use_auth, Auth, AuthResult, AuthStatus, Source};
 
 use crate::{
     codec::PostJson,
-    error::AppError,
+    error::{AppError, EndReason},
     json::{FromJson, JsonView},
     scim::ScimProfile,
 };
@@ -58,8 +58,8 @@ pub struct AuthState {
     pub me_endpoint: String,
     /// Whether `/api/auth/session` hands the access token to the browser.
     pub token_in_browser: bool,
-    /// A one-time message, e.g. why the last session ended.
-    pub flash: Option<String>,
+    /// Why the last session ended, told once.
+    pub flash: Option<EndReason>,
     /// When the server looked (Unix milliseconds): of two answers, the later one counts.
     pub checked_at: i64,
 }
@@ -84,7 +84,10 @@ impl FromJson for AuthState {
             user,
             me_endpoint: json.field("me_endpoint")?.text()?,
             token_in_browser: json.field("token_in_browser")?.flag()?,
-            flash: json.optional_text("flash"),
+            flash: match json.field("flash") {
+                Some(flash) if !flash.is_null() => Some(EndReason::from_json(&flash)?),
+                _ => None,
+            },
             checked_at: json.field("checked_at")?.number()? as i64,
         })
     }
@@ -108,7 +111,7 @@ impl AuthState {
         object
             .set_text("me_endpoint", Some(&self.me_endpoint))
             .set("token_in_browser", self.token_in_browser)
-            .set_text("flash", self.flash.as_deref())
+            .set_text("flash", self.flash.map(EndReason::name))
             .set("checked_at", self.checked_at as f64)
             .into()
     }
@@ -256,7 +259,7 @@ mod tests {
             user: None,
             me_endpoint: "/api/scim2/Me".into(),
             token_in_browser: false,
-            flash: Some("Your session ended.".into()),
+            flash: Some(EndReason::Idle),
             checked_at: 1_764_000_001_000,
         };
         for state in [signed_in, signed_out] {

@@ -7,7 +7,7 @@ use crate::{
     auth::{use_auth, Auth, AuthResult, AuthState},
     codec::Hydrated,
     components::{ErrorBox, Loading},
-    error::AppError,
+    error::{AppError, EndReason},
     names::sign_in_url,
 };
 use leptos::{either::EitherOf4, prelude::*};
@@ -35,8 +35,8 @@ enum Access {
     Granted,
     /// Nobody is signed in: off to sign-in.
     SignIn,
-    /// The session ended, at this check or behind the page's back; the text says why.
-    Ended(String),
+    /// The session ended, at this check or behind the page's back.
+    Ended(EndReason),
     Failed(AppError),
 }
 
@@ -54,14 +54,12 @@ impl Access {
             AuthState {
                 flash: Some(reason),
                 ..
-            } => Access::Ended(reason.clone()),
-            AuthState { .. } if checked.user.is_some() => Access::Ended(SIGNED_OUT.to_owned()),
+            } => Access::Ended(*reason),
+            AuthState { .. } if checked.user.is_some() => Access::Ended(EndReason::SignedOut),
             AuthState { .. } => Access::SignIn,
         }
     }
 }
-
-const SIGNED_OUT: &str = "You have been signed out. Sign in again to see this page.";
 
 /// Renders `children` only for a signed-in user. `path` is the page's own path, where sign-in
 /// brings the user back to.

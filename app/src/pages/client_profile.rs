@@ -90,34 +90,28 @@ mod browser {
     };
     use gloo_net::http::{Request, Response};
 
-    fn network(url: &str, err: gloo_net::Error) -> AppError {
-        AppError::Network {
-            url: url.to_owned(),
-            reason: err.to_string(),
-        }
+    /// The browser's request failed before an answer (what failed stays in the browser).
+    fn network(_url: &str, _err: gloo_net::Error) -> AppError {
+        AppError::Network
     }
 
     /// The session's access token; `None` when signed out.
     async fn session_token(
         request: Result<Request, gloo_net::Error>,
     ) -> Result<Option<String>, AppError> {
-        let request = request.map_err(|err| AppError::Transport(err.to_string()))?;
+        let request = request.map_err(|_| AppError::Transport)?;
         let response = request
             .send()
             .await
             .map_err(|err| network(paths::SESSION, err))?;
         if !response.ok() {
-            return Err(AppError::Transport(format!(
-                "the session answered HTTP {}",
-                response.status()
-            )));
+            return Err(AppError::Transport);
         }
         let body = response
             .text()
             .await
             .map_err(|err| network(paths::SESSION, err))?;
-        let session =
-            json::parse(&body).ok_or_else(|| AppError::Transport("unreadable session".into()))?;
+        let session = json::parse(&body).ok_or(AppError::Transport)?;
         Ok(session.field("access_token").and_then(|t| t.text()))
     }
 

@@ -46,7 +46,7 @@ impl LazyRoute for HomePage {
                         Ok(AuthState { user: None, flash, .. }) => EitherOf3::B(view! {
                             <section class="card">
                                 <h1>"asgardeo-leptos"</h1>
-                                {flash.map(|text| view! { <p id=ids::FLASH class="flash" role="status">{text}</p> })}
+                                {flash.map(|reason| view! { <p id=ids::FLASH class="flash" role="status">{reason.to_string()}</p> })}
                                 <p>
                                     "Sign in with your organisation's identity provider to see your "
                                     "profile, fetched from the browser and from the server."

@@ -6,7 +6,7 @@
 //! out in the shared session backend, so that every server instance ends the matching sessions on
 //! their next request, whichever store holds them. A token's `jti` is accepted once.
 
-use super::{events::AuthEvent, now, AuthService};
+use super::{events::AuthEvent, oidc::OidcError, AuthService};
 use crate::{sessions::LogoutKey, AppState};
 use app::names::paths;
 use axum::{
@@ -31,7 +31,7 @@ pub struct LogoutForm {
 fn refuse(status: StatusCode, description: &str) -> Response {
     tracing::warn!(%status, description, "back-channel logout refused");
     let body = serde_json::json!({ "error": "invalid_request", "error_description": description });
-    (status, [(header::CACHE_CONTROL, "no-store")], Json(body)).into_response()
+    (status, Json(body)).into_response()
 }
 
 #[tracing::instrument(skip_all)]
@@ -45,13 +45,25 @@ async fn backchannel_logout(
             "a form-encoded logout_token is required",
         );
     };
-    let claims = match auth.oidc.validate_logout_token(&form.logout_token).await {
+    let claims = match auth.oidc().validate_logout_token(&form.logout_token).await {
         Ok(claims) => claims,
-        Err(err) => return refuse(StatusCode::BAD_REQUEST, &err.to_string()),
+        Err(err @ OidcError::LogoutToken(_)) => {
+            tracing::warn!(error = %crate::cause::chain(&err), "logout token refused");
+            return refuse(StatusCode::BAD_REQUEST, "the logout token is not valid");
+        }
+        Err(err) => {
+            // Without discovery and keys, no token can be checked: the IdP should retry.
+            tracing::error!(error = %crate::cause::chain(&err), "back-channel logout: the identity provider's keys are unavailable");
+            return (
+                StatusCode::SERVICE_UNAVAILABLE,
+                [(header::RETRY_AFTER, "5")],
+            )
+                .into_response();
+        }
     };
     // Marks outlive every session they could apply to.
-    let keep = auth.config.session_max_age + Duration::from_secs(60);
-    match auth.backend.claim_once(&claims.jti, keep).await {
+    let keep = auth.config().session_max_age + Duration::from_secs(60);
+    match auth.backend().claim_once(&claims.jti, keep).await {
         Ok(true) => {}
         Ok(false) => {
             return refuse(
@@ -69,9 +81,9 @@ async fn backchannel_logout(
         }
     }
     let key = claims.key;
-    let logged_out_at = now();
+    let logged_out_at = auth.now();
     if let Err(err) = auth
-        .backend
+        .backend()
         .mark_logged_out(&key, logged_out_at, keep)
         .await
     {
@@ -87,11 +99,11 @@ async fn backchannel_logout(
         "back-channel logout"
     );
     // Open tabs hear it now, whichever instance holds their event stream.
-    auth.events
+    auth.events()
         .publish(AuthEvent::LoggedOut {
             key,
             at: logged_out_at,
         })
         .await;
-    (StatusCode::OK, [(header::CACHE_CONTROL, "no-store")]).into_response()
+    StatusCode::OK.into_response()
 }

@@ -1,6 +1,6 @@
 //! What the Leptos pages and server functions ask of the server ([`app::auth::ssr::AuthBackend`]).
 
-use super::{scim::MeResponse, session::AuthSession, AuthService};
+use super::{service::store_unavailable, session::AuthSession, AuthService};
 use app::{
     auth::{
         ssr::{AuthBackend, BoxFuture, Check},
@@ -27,47 +27,6 @@ fn session_of(parts: &Parts) -> Result<AuthSession, AppError> {
     })
 }
 
-fn store_unavailable(err: super::session::StoreError) -> AppError {
-    tracing::error!(error = %crate::error::cause_chain(&err), "session store unavailable");
-    AppError::StoreUnavailable
-}
-
-impl AuthService {
-    /// scim2/Me with the session's token; on a 401 the token is refreshed and the call made once
-    /// more. A session that ended on the way says why.
-    pub async fn me_with_refresh(&self, session: &AuthSession) -> Result<MeResponse, AppError> {
-        let signed_in = self.current(session).await.map_err(store_unavailable)?;
-        let Some(signed_in) = signed_in else {
-            return Err(ended(session).await);
-        };
-        let first = self.scim.me(&signed_in.tokens.access_token).await?;
-        if first.status != 401 {
-            return Ok(first);
-        }
-        tracing::info!("scim2/Me refused the access token; refreshing once");
-        match self
-            .refresh(session, &signed_in.tokens.access_token)
-            .await
-            .map_err(store_unavailable)?
-        {
-            Some(fresh) if fresh.tokens.access_token != signed_in.tokens.access_token => {
-                self.scim.me(&fresh.tokens.access_token).await
-            }
-            // The IdP could not be asked (it is down) but the token has not expired: its 401 stands.
-            Some(_) => Ok(first),
-            None => Err(ended(session).await),
-        }
-    }
-}
-
-/// Why there is no session: the reason it just ended, or simply that nobody signed in.
-async fn ended(session: &AuthSession) -> AppError {
-    match session.peek_flash().await {
-        Ok(Some(reason)) => AppError::SessionEnded(reason),
-        _ => AppError::NotSignedIn,
-    }
-}
-
 impl AuthBackend for AuthService {
     fn auth_state<'a>(
         &'a self,
@@ -83,13 +42,13 @@ impl AuthBackend for AuthService {
             .map_err(store_unavailable)?;
             let flash = match signed_in {
                 Some(_) => None,
-                None => session.take_flash().await.map_err(store_unavailable)?,
+                None => session.take_end_reason().await.map_err(store_unavailable)?,
             };
-            let expose = self.config.expose_access_token;
+            let expose = self.config().expose_access_token;
             Ok(AuthState {
                 user: signed_in.map(|s| s.user),
                 me_endpoint: if expose {
-                    self.scim.me_endpoint().to_string()
+                    self.scim().me_endpoint().to_string()
                 } else {
                     paths::ME_PROXY.to_owned()
                 },

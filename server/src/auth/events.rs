@@ -11,7 +11,7 @@
 //! the browser not to reconnect); a session holds at most [`STREAMS_PER_SESSION`] (a new one
 //! replaces the oldest) and the server at most [`MAX_STREAMS`].
 
-use super::{now, session::AuthSession, AuthService};
+use super::{session::AuthSession, AuthService};
 use crate::{
     sessions::{LogoutKey, SessionBackend},
     AppState,
@@ -35,7 +35,7 @@ use std::{
     time::Duration,
 };
 use tokio::sync::{broadcast, Notify};
-use tower_sessions::{session::Id, Session};
+use tower_sessions::session::Id;
 
 /// Streams one session may hold open at once (a browser needs one; a few spare for races).
 pub const STREAMS_PER_SESSION: usize = 4;
@@ -285,15 +285,14 @@ impl Watched {
 
 /// `GET /api/auth/events`.
 #[tracing::instrument(skip_all)]
-async fn events(State(auth): State<Arc<AuthService>>, session: Session) -> Response {
+async fn events(State(auth): State<Arc<AuthService>>, session: AuthSession) -> Response {
     // Listening starts before the session is read, so an end in between is not missed.
-    let mut bus = auth.events.subscribe();
-    let session = AuthSession(session);
+    let mut bus = auth.events().subscribe();
     let signed_in = match auth.peek(&session).await {
         Ok(Some(signed_in)) => signed_in,
         Ok(None) => return no_stream(StatusCode::NO_CONTENT),
         Err(err) => {
-            tracing::error!(error = %crate::error::cause_chain(&err), "session store unavailable");
+            tracing::error!(error = %crate::cause::chain(&err), "session store unavailable");
             return no_stream(StatusCode::SERVICE_UNAVAILABLE);
         }
     };
@@ -306,7 +305,7 @@ async fn events(State(auth): State<Arc<AuthService>>, session: Session) -> Respo
         sub: signed_in.sub.clone(),
         signed_in_at: signed_in.signed_in_at,
     };
-    let Some(guard) = auth.events.open_stream(watched.session) else {
+    let Some(guard) = auth.events().open_stream(watched.session) else {
         tracing::warn!("too many event streams; refused one");
         let mut response = no_stream(StatusCode::TOO_MANY_REQUESTS);
         response
@@ -326,7 +325,8 @@ async fn events(State(auth): State<Arc<AuthService>>, session: Session) -> Respo
         tokio::pin!(lifetime);
         let mut expires_at = expires_at;
         loop {
-            let until_expiry = Duration::from_secs(expires_at.saturating_sub(now()).max(1) as u64);
+            let until_expiry =
+                Duration::from_secs(expires_at.saturating_sub(auth.now()).max(1) as u64);
             let ended = tokio::select! {
                 () = &mut lifetime => return,
                 () = tx.closed() => return,
@@ -348,7 +348,7 @@ async fn events(State(auth): State<Arc<AuthService>>, session: Session) -> Respo
                     Ok(None) => true,
                     // The store is unavailable: look again in a while, not every second.
                     Err(_) => {
-                        expires_at = now() + STORE_RETRY.as_secs() as i64;
+                        expires_at = auth.now() + STORE_RETRY.as_secs() as i64;
                         false
                     }
                 },
@@ -361,18 +361,13 @@ async fn events(State(auth): State<Arc<AuthService>>, session: Session) -> Respo
             }
         }
     });
-    let mut response = Sse::new(stream)
+    Sse::new(stream)
         .keep_alive(KeepAlive::new().interval(Duration::from_secs(20)))
-        .into_response();
-    response.headers_mut().insert(
-        header::CACHE_CONTROL,
-        header::HeaderValue::from_static("no-store"),
-    );
-    response
+        .into_response()
 }
 
 fn no_stream(status: StatusCode) -> Response {
-    (status, [(header::CACHE_CONTROL, "no-store")]).into_response()
+    status.into_response()
 }
 
 /// A stream fed by a task: `body` sends events until it returns or the client goes away.

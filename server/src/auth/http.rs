@@ -21,8 +21,18 @@ pub enum HttpError {
     Connect,
     #[error("the response is larger than {MAX_RESPONSE_BYTES} bytes")]
     TooLarge,
+    /// It answered with a server error (5xx) or asked us to slow down (429).
+    #[error("it answered HTTP {0}")]
+    Unavailable(u16),
     #[error("the request failed: {0}")]
     Other(String),
+}
+
+impl HttpError {
+    /// Whether the same request may work a moment later.
+    pub fn is_retryable(&self) -> bool {
+        !matches!(self, HttpError::TooLarge)
+    }
 }
 
 impl From<reqwest::Error> for HttpError {
@@ -33,7 +43,7 @@ impl From<reqwest::Error> for HttpError {
             HttpError::Connect
         } else {
             // Without the URL: it may carry query parameters.
-            HttpError::Other(crate::error::cause_chain(&err.without_url()))
+            HttpError::Other(crate::cause::chain(&err.without_url()))
         }
     }
 }
@@ -97,6 +107,12 @@ impl<'c> AsyncHttpClient<'c> for IdpHttp {
         Box::pin(async move {
             let request = reqwest::Request::try_from(request).map_err(HttpError::from)?;
             let response = self.client.execute(request).await?;
+            // Server errors are the IdP's trouble whatever the body says: worth a retry, and
+            // never parsed as a protocol answer.
+            let status = response.status();
+            if status.is_server_error() || status == reqwest::StatusCode::TOO_MANY_REQUESTS {
+                return Err(HttpError::Unavailable(status.as_u16()));
+            }
             let mut builder = http::Response::builder().status(response.status());
             if let Some(headers) = builder.headers_mut() {
                 *headers = response.headers().clone();

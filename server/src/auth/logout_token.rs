@@ -6,7 +6,7 @@
 //! JWK code ([`JsonWebKey::verify_signature`]), with the key chosen as its ID-token verifier
 //! chooses it: by `kid`, or else the only compatible key in the set.
 
-use super::oidc::CheckError;
+use super::check::CheckError;
 use crate::{oidc_types::BACKCHANNEL_LOGOUT_EVENT, sessions::LogoutKey};
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD as B64, Engine};
 use openidconnect::{
@@ -36,8 +36,8 @@ pub struct Expected<'a> {
     /// The allowed signature algorithms (never `none` or HMAC).
     pub algs: &'a [CoreJwsSigningAlgorithm],
     pub jwks: &'a CoreJsonWebKeySet,
-    /// Seconds since the epoch.
-    pub now: f64,
+    /// Unix time, from the app's clock.
+    pub now: crate::clock::UnixTime,
 }
 
 #[derive(Deserialize)]
@@ -125,13 +125,13 @@ pub fn validate(raw: &str, expected: &Expected<'_>) -> Result<LogoutClaims, Chec
     if !for_us {
         return Err(invalid("the logout token is not for this client (aud)"));
     }
-    if claims.iat > expected.now + SKEW_SECS {
+    if claims.iat > expected.now as f64 + SKEW_SECS {
         return Err(invalid("the logout token's iat is in the future"));
     }
-    if claims.iat < expected.now - MAX_AGE_SECS {
+    if claims.iat < expected.now as f64 - MAX_AGE_SECS {
         return Err(invalid("the logout token is too old (iat)"));
     }
-    if claims.exp < expected.now - SKEW_SECS {
+    if claims.exp < expected.now as f64 - SKEW_SECS {
         return Err(invalid("the logout token has expired"));
     }
     if !claims
@@ -256,7 +256,7 @@ mod tests {
                 client_id: &client_id,
                 algs: &[CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256],
                 jwks: keys,
-                now: NOW,
+                now: NOW as i64,
             },
         )
     }

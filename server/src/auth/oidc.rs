@@ -6,19 +6,27 @@
 //! rotation at the IdP needs no restart. Validation is openidconnect's, configured strictly:
 //! only the configured asymmetric algorithms (RS256 by default; never `none` or HMAC), the exact
 //! issuer, our client id in `aud` (and as `azp` when there are several audiences), `exp`, `iat`
-//! not in the future, the nonce, and `at_hash` when present.
+//! not in the future, the nonce, and `at_hash` when present. Times come from the app's
+//! [`Clock`].
+//!
+//! Errors are typed by what went wrong ([`OidcError`], [`EndpointError`], [`IdTokenProblem`]);
+//! whether to retry is decided by kind ([`OidcError::is_retryable`]). What a library or the IdP
+//! said is kept as the error's source, for the log.
 
+use super::check::CheckError;
 use super::http::{HttpError, IdpHttp};
 use super::logout_token::{self, LogoutClaims};
+use super::session::PendingLogin;
+use crate::clock::SharedClock;
 use crate::oidc_types::{
     AppClient, AppIdToken, AppIdTokenClaims, AppProviderMetadata, AppTokenResponse,
     AppUserInfoClaims,
 };
-use chrono::{Duration as ChronoDuration, Utc};
+use chrono::{DateTime, Utc};
 use openidconnect::{
     core::{
-        CoreAuthenticationFlow, CoreErrorResponseType, CoreJsonWebKeySet, CoreJwsSigningAlgorithm,
-        CoreTokenType,
+        CoreAuthErrorResponseType, CoreAuthenticationFlow, CoreErrorResponseType,
+        CoreJsonWebKeySet, CoreJwsSigningAlgorithm, CoreTokenType,
     },
     AccessToken, AccessTokenHash, AuthorizationCode, ClaimsVerificationError, ClientId,
     ClientSecret, CsrfToken, EndSessionUrl, IdTokenVerifier, IssuerUrl, JsonWebKeySet,
@@ -26,6 +34,7 @@ use openidconnect::{
     PostLogoutRedirectUrl, RedirectUrl, RefreshToken, RequestTokenError, Scope,
     SignatureVerificationError, StandardErrorResponse, SubjectIdentifier, TokenResponse,
 };
+use serde::Deserialize;
 use std::{
     str::FromStr,
     sync::{Arc, Mutex},
@@ -42,37 +51,222 @@ const DISCOVERY_MAX_AGE: Duration = Duration::from_secs(24 * 60 * 60);
 /// Clock skew tolerated for `iat`.
 const IAT_SKEW_SECS: i64 = 120;
 
-/// What went wrong talking to the IdP; each says whose fault it is.
+/// What went wrong talking to the IdP.
 #[derive(Debug, thiserror::Error)]
 pub enum OidcError {
-    /// Discovery failed (unreachable, malformed, or its `issuer` is not the configured one).
-    #[error("the identity provider's discovery document could not be used: {0}")]
-    Discovery(String),
-    /// The token endpoint answered with an OAuth error.
-    #[error("the identity provider refused the token request: {error}{}", description.as_deref().map(|d| format!(" ({d})")).unwrap_or_default())]
-    TokenError {
-        error: String,
-        description: Option<String>,
+    /// Discovery failed: unreachable, malformed, or for another issuer.
+    #[error("the discovery document could not be used")]
+    Discovery(#[source] EndpointError),
+    /// The token endpoint answered with an OAuth error (`invalid_grant`, …).
+    #[error("the token endpoint refused the request ({})", .code.as_ref())]
+    TokenRefused {
+        code: CoreErrorResponseType,
+        #[source]
+        said: IdpSaid,
     },
-    /// The token endpoint could not be reached or answered something unusable.
-    #[error("the identity provider's token endpoint failed: {0}")]
-    TokenEndpoint(String),
-    /// The ID token (or the token response around it) failed validation.
-    #[error("the ID token is not valid: {0}")]
-    InvalidIdToken(String),
-    /// A back-channel logout token failed validation (the message says how).
-    #[error("{0}")]
-    InvalidLogoutToken(String),
-    /// userinfo failed, or described another user.
-    #[error("the identity provider's userinfo endpoint failed: {0}")]
-    UserInfo(String),
+    /// The token endpoint could not be reached, failed, or answered something unusable.
+    #[error("the token endpoint failed")]
+    TokenEndpoint(#[source] EndpointError),
+    /// The token response has no ID token (a code exchange must return one).
+    #[error("the token response has no ID token")]
+    NoIdToken,
+    /// The token response's `token_type` is not `Bearer`.
+    #[error("the token response's token_type is not Bearer")]
+    TokenType,
+    /// The ID token failed validation.
+    #[error("the ID token is not valid ({0})")]
+    IdToken(IdTokenProblem, #[source] CheckError),
+    /// A back-channel logout token failed validation.
+    #[error("the logout token is not valid")]
+    LogoutToken(#[source] CheckError),
+    /// userinfo could not be used.
+    #[error("the userinfo endpoint failed")]
+    UserInfo(#[source] EndpointError),
+    /// userinfo describes someone other than the ID token.
+    #[error("userinfo is about another subject")]
+    UserInfoSubject,
 }
 
 impl OidcError {
-    /// Whether the refresh token is dead (as opposed to the IdP being unavailable).
-    pub fn is_invalid_grant(&self) -> bool {
-        matches!(self, OidcError::TokenError { error, .. } if error == "invalid_grant" || error == "invalid_client" || error == "unauthorized_client")
+    /// Whether trying again may help: the IdP was unreachable or failed (5xx), not when it
+    /// refused, misunderstood us, or sent something invalid.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            OidcError::Discovery(e) | OidcError::TokenEndpoint(e) | OidcError::UserInfo(e) => {
+                e.is_retryable()
+            }
+            _ => false,
+        }
     }
+
+    /// Whether a refresh that failed this way means the sign-in is over (the refresh token is
+    /// dead, the client is refused, or a refreshed ID token is not about this user).
+    pub fn ends_session(&self) -> bool {
+        match self {
+            OidcError::TokenRefused { code, .. } => matches!(
+                code,
+                CoreErrorResponseType::InvalidGrant
+                    | CoreErrorResponseType::InvalidClient
+                    | CoreErrorResponseType::UnauthorizedClient
+            ),
+            OidcError::IdToken(..) => true,
+            _ => false,
+        }
+    }
+
+    /// A short, stable code for the kind (pages show it; tests and support read it).
+    pub fn code(&self) -> &'static str {
+        match self {
+            OidcError::Discovery(_) => "idp.discovery",
+            OidcError::TokenRefused { .. } => "idp.token.refused",
+            OidcError::TokenEndpoint(e) if e.is_retryable() => "idp.token.unavailable",
+            OidcError::TokenEndpoint(_) => "idp.token.malformed",
+            OidcError::NoIdToken => "idp.token.no_id_token",
+            OidcError::TokenType => "idp.token.token_type",
+            OidcError::IdToken(problem, _) => problem.code(),
+            OidcError::LogoutToken(_) => "idp.logout_token",
+            OidcError::UserInfo(_) => "idp.userinfo",
+            OidcError::UserInfoSubject => "idp.userinfo.subject",
+        }
+    }
+}
+
+/// Text the IdP sent (an `error_description`), kept for the log only.
+#[derive(Debug, thiserror::Error)]
+#[error("{}", .0.as_deref().unwrap_or("no description"))]
+pub struct IdpSaid(pub Option<String>);
+
+/// Why a call to one of the IdP's endpoints gave nothing usable.
+#[derive(Debug, thiserror::Error)]
+pub enum EndpointError {
+    #[error(transparent)]
+    Http(#[from] HttpError),
+    #[error("it answered HTTP {0}")]
+    Status(u16),
+    /// Not what the protocol says (the text names where, never quotes the body).
+    #[error("its answer is malformed: {0}")]
+    Malformed(String),
+    /// Well-formed but not acceptable (e.g. discovery for another issuer).
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl EndpointError {
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            EndpointError::Http(e) => e.is_retryable(),
+            EndpointError::Status(status) => *status >= 500 || *status == 429,
+            EndpointError::Malformed(_) | EndpointError::Invalid(_) => false,
+        }
+    }
+}
+
+/// What is wrong with an ID token, by kind.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum IdTokenProblem {
+    #[error("issuer")]
+    Issuer,
+    #[error("audience")]
+    Audience,
+    #[error("authorized party")]
+    AuthorizedParty,
+    #[error("expired")]
+    Expired,
+    #[error("issued in the future")]
+    IssuedInFuture,
+    #[error("nonce")]
+    Nonce,
+    #[error("subject")]
+    Subject,
+    #[error("unsigned")]
+    Unsigned,
+    #[error("algorithm")]
+    Algorithm,
+    #[error("signature")]
+    Signature,
+    #[error("unknown key")]
+    UnknownKey,
+    #[error("ambiguous key")]
+    AmbiguousKey,
+    #[error("at_hash")]
+    AccessTokenHash,
+    #[error("other")]
+    Other,
+}
+
+impl IdTokenProblem {
+    pub fn code(self) -> &'static str {
+        match self {
+            IdTokenProblem::Issuer => "idp.id_token.issuer",
+            IdTokenProblem::Audience => "idp.id_token.audience",
+            IdTokenProblem::AuthorizedParty => "idp.id_token.azp",
+            IdTokenProblem::Expired => "idp.id_token.expired",
+            IdTokenProblem::IssuedInFuture => "idp.id_token.iat",
+            IdTokenProblem::Nonce => "idp.id_token.nonce",
+            IdTokenProblem::Subject => "idp.id_token.sub",
+            IdTokenProblem::Unsigned => "idp.id_token.unsigned",
+            IdTokenProblem::Algorithm => "idp.id_token.alg",
+            IdTokenProblem::Signature => "idp.id_token.signature",
+            IdTokenProblem::UnknownKey => "idp.id_token.unknown_key",
+            IdTokenProblem::AmbiguousKey => "idp.id_token.ambiguous_key",
+            IdTokenProblem::AccessTokenHash => "idp.id_token.at_hash",
+            IdTokenProblem::Other => "idp.id_token.other",
+        }
+    }
+
+    fn of(err: &ClaimsVerificationError) -> IdTokenProblem {
+        use ClaimsVerificationError as C;
+        use SignatureVerificationError as S;
+        match err {
+            C::Expired(_) => IdTokenProblem::Expired,
+            C::InvalidAudience(_) => IdTokenProblem::Audience,
+            C::InvalidIssuer(_) => IdTokenProblem::Issuer,
+            C::InvalidNonce(_) => IdTokenProblem::Nonce,
+            C::InvalidSubject(_) => IdTokenProblem::Subject,
+            C::SignatureVerification(S::NoSignature) => IdTokenProblem::Unsigned,
+            C::SignatureVerification(S::DisallowedAlg(_) | S::UnsupportedAlg(_)) => {
+                IdTokenProblem::Algorithm
+            }
+            C::SignatureVerification(S::NoMatchingKey) => IdTokenProblem::UnknownKey,
+            C::SignatureVerification(S::AmbiguousKeyId(_)) => IdTokenProblem::AmbiguousKey,
+            C::SignatureVerification(_) => IdTokenProblem::Signature,
+            _ => IdTokenProblem::Other,
+        }
+    }
+}
+
+/// The authorization response, as the IdP sends the browser back to the callback.
+#[derive(Debug, Default, Deserialize)]
+pub struct AuthorizationResponse {
+    pub code: Option<String>,
+    pub state: Option<String>,
+    pub iss: Option<String>,
+    pub error: Option<String>,
+    pub error_description: Option<String>,
+}
+
+/// Why a sign-in could not be finished.
+#[derive(Debug, thiserror::Error)]
+pub enum SignInError {
+    /// The callback's `state` matches no sign-in this browser started (forged, replayed,
+    /// expired, or started elsewhere). Nothing else in the response is looked at.
+    #[error("the callback matches no sign-in started in this browser")]
+    StateMismatch,
+    /// The IdP answered the authorization request with an error.
+    #[error("the identity provider refused the sign-in ({})", .code.as_ref())]
+    Refused {
+        code: CoreAuthErrorResponseType,
+        #[source]
+        said: IdpSaid,
+    },
+    /// RFC 9207: the response's `iss` is missing or not our issuer.
+    #[error("the authorization response names another issuer")]
+    IssuerMismatch,
+    /// The response has no `code`.
+    #[error("the authorization response has no code")]
+    MissingCode,
+    #[error(transparent)]
+    Idp(#[from] OidcError),
 }
 
 /// Discovery, JWKS and the client built from them.
@@ -131,6 +325,7 @@ pub struct OidcClient {
     /// One discovery (or JWKS refetch) at a time.
     fetch_gate: tokio::sync::Mutex<()>,
     last_jwks_refetch: Mutex<Option<Instant>>,
+    clock: SharedClock,
 }
 
 impl OidcClient {
@@ -143,6 +338,7 @@ impl OidcClient {
         scopes: &[String],
         algs: &[String],
         http: IdpHttp,
+        clock: SharedClock,
     ) -> anyhow::Result<Self> {
         let algs = algs
             .iter()
@@ -163,11 +359,8 @@ impl OidcClient {
             provider: RwLock::new(None),
             fetch_gate: tokio::sync::Mutex::new(()),
             last_jwks_refetch: Mutex::new(None),
+            clock,
         })
-    }
-
-    pub fn http(&self) -> &IdpHttp {
-        &self.http
     }
 
     /// The cached provider, discovering it first if needed.
@@ -210,9 +403,11 @@ impl OidcClient {
         // openidconnect checks that the document's `issuer` equals the configured issuer.
         let metadata = AppProviderMetadata::discover_async(self.issuer.clone(), &self.http)
             .await
-            .map_err(|err| OidcError::Discovery(discovery_error(&err)))?;
+            .map_err(|err| OidcError::Discovery(discovery_error(err)))?;
         if metadata.token_endpoint().is_none() {
-            return Err(OidcError::Discovery("it has no token_endpoint".into()));
+            return Err(OidcError::Discovery(EndpointError::Invalid(
+                "the document has no token_endpoint".into(),
+            )));
         }
         tracing::info!(
             keys = metadata.jwks().keys().len(),
@@ -272,7 +467,7 @@ impl OidcClient {
                 Some(provider)
             }
             Err(err) => {
-                tracing::warn!(error = %crate::error::cause_chain(&err), "JWKS refetch failed");
+                tracing::warn!(error = %crate::cause::chain(&err), "JWKS refetch failed");
                 None
             }
         }
@@ -299,21 +494,50 @@ impl OidcClient {
         }
     }
 
-    /// Exchanges an authorization code and validates the ID token that comes back.
+    /// Finishes a sign-in from the IdP's answer: the state must match the sign-in this browser
+    /// started (`pending`, found by that state), then the IdP's error if any, RFC 9207's `iss`,
+    /// the code exchange and every ID-token check.
     #[tracing::instrument(skip_all)]
-    pub async fn exchange_code(
+    pub async fn finish_sign_in(
+        &self,
+        response: &AuthorizationResponse,
+        pending: Option<&PendingLogin>,
+    ) -> Result<Grant, SignInError> {
+        // Without a matching sign-in nothing else in the response is read: not its error text.
+        let Some(pending) = pending else {
+            return Err(SignInError::StateMismatch);
+        };
+        if let Some(error) = &response.error {
+            return Err(SignInError::Refused {
+                code: CoreAuthErrorResponseType::from_str_lossy(error),
+                said: IdpSaid(response.error_description.clone()),
+            });
+        }
+        let provider = self.provider().await?;
+        check_iss(
+            response.iss.as_deref(),
+            provider.requires_iss_parameter(),
+            provider.metadata.issuer().as_str(),
+        )?;
+        let code = response.code.as_deref().ok_or(SignInError::MissingCode)?;
+        Ok(self
+            .exchange_code(provider, code, &pending.pkce_verifier, &pending.nonce)
+            .await?)
+    }
+
+    /// Exchanges an authorization code and validates the ID token that comes back.
+    async fn exchange_code(
         &self,
         provider: Arc<Provider>,
         code: &str,
         pkce_verifier: &str,
         nonce: &str,
     ) -> Result<Grant, OidcError> {
-        let request = provider
+        let response = provider
             .client
             .exchange_code(AuthorizationCode::new(code.to_owned()))
-            .map_err(|e| OidcError::TokenEndpoint(e.to_string()))?
-            .set_pkce_verifier(PkceCodeVerifier::new(pkce_verifier.to_owned()));
-        let response = request
+            .map_err(|e| OidcError::TokenEndpoint(EndpointError::Invalid(e.to_string())))?
+            .set_pkce_verifier(PkceCodeVerifier::new(pkce_verifier.to_owned()))
             .request_async(&self.http)
             .await
             .map_err(token_error)?;
@@ -324,9 +548,7 @@ impl OidcClient {
             .grant_from(provider, response, verify_nonce, None)
             .await?;
         if grant.id_token.is_none() {
-            return Err(OidcError::TokenEndpoint(
-                "the token response has no id_token".into(),
-            ));
+            return Err(OidcError::NoIdToken);
         }
         Ok(grant)
     }
@@ -338,7 +560,7 @@ impl OidcClient {
         let response = provider
             .client
             .exchange_refresh_token(&RefreshToken::new(refresh_token.to_owned()))
-            .map_err(|e| OidcError::TokenEndpoint(e.to_string()))?
+            .map_err(|e| OidcError::TokenEndpoint(EndpointError::Invalid(e.to_string())))?
             .request_async(&self.http)
             .await
             .map_err(token_error)?;
@@ -363,22 +585,20 @@ impl OidcClient {
         N: Fn(Option<&Nonce>) -> Result<(), String> + Clone,
     {
         if *response.token_type() != CoreTokenType::Bearer {
-            return Err(OidcError::TokenEndpoint(format!(
-                "unsupported token_type `{}` (only Bearer is supported)",
-                serde_plain::to_string(response.token_type()).unwrap_or_default()
-            )));
+            return Err(OidcError::TokenType);
         }
         let id_token = match response.id_token() {
             Some(token) => {
                 let claims = self
                     .validate_id_token(provider, token, Some(response.access_token()), nonce)
                     .await?;
-                if let Some(expected) = subject {
-                    if claims.subject().as_str() != expected {
-                        return Err(OidcError::InvalidIdToken(
+                if subject.is_some_and(|expected| claims.subject().as_str() != expected) {
+                    return Err(OidcError::IdToken(
+                        IdTokenProblem::Subject,
+                        CheckError::Invalid(
                             "the refreshed ID token is about another subject".into(),
-                        ));
-                    }
+                        ),
+                    ));
                 }
                 Some((token.to_string(), claims))
             }
@@ -407,20 +627,19 @@ impl OidcClient {
             self.check_id_token(provider, token, access_token, nonce.clone())
         })
         .await
-        .map_err(CheckError::into_oidc)
     }
 
     /// Runs a token check against the cached keys; when the token's key is unknown, refetches
     /// the JWKS (rate-limited) and checks once more.
-    async fn check_with_refetch<T>(
+    async fn check_with_refetch<T, E: SignedBy>(
         &self,
         provider: Arc<Provider>,
-        check: impl Fn(&Provider) -> Result<T, CheckError>,
-    ) -> Result<T, CheckError> {
+        check: impl Fn(&Provider) -> Result<T, E>,
+    ) -> Result<T, E> {
         match check(&provider) {
-            Err(CheckError::UnknownKey) => match self.refetch_jwks(&provider).await {
+            Err(err) if err.is_unknown_key() => match self.refetch_jwks(&provider).await {
                 Some(provider) => check(&provider),
-                None => Err(CheckError::UnknownKey),
+                None => Err(err),
             },
             result => result,
         }
@@ -432,50 +651,60 @@ impl OidcClient {
         token: &AppIdToken,
         access_token: Option<&AccessToken>,
         nonce: N,
-    ) -> Result<AppIdTokenClaims, CheckError>
+    ) -> Result<AppIdTokenClaims, OidcError>
     where
         N: Fn(Option<&Nonce>) -> Result<(), String>,
     {
+        let invalid = |problem: IdTokenProblem, why: String| {
+            OidcError::IdToken(problem, CheckError::Invalid(why))
+        };
         let verifier = self.verifier(provider.jwks().clone());
         let claims = token
             .claims(&verifier, |n: Option<&Nonce>| nonce(n))
-            .map_err(|err| match err {
-                ClaimsVerificationError::SignatureVerification(
-                    SignatureVerificationError::NoMatchingKey,
-                ) => CheckError::UnknownKey,
-                other => CheckError::Invalid(crate::error::cause_chain(&other)),
+            .map_err(|err| match IdTokenProblem::of(&err) {
+                IdTokenProblem::UnknownKey => {
+                    OidcError::IdToken(IdTokenProblem::UnknownKey, CheckError::UnknownKey)
+                }
+                problem => invalid(problem, crate::cause::chain(&err)),
             })?;
+        if claims.issue_time().timestamp() > self.clock.now() + IAT_SKEW_SECS {
+            return Err(invalid(
+                IdTokenProblem::IssuedInFuture,
+                "iat is in the future".into(),
+            ));
+        }
         let audiences = claims.audiences();
         match claims.authorized_party() {
             Some(azp) if *azp != self.client_id => {
-                return Err(CheckError::Invalid(format!(
-                    "azp is `{}`, not this client",
-                    azp.as_str()
-                )))
+                return Err(invalid(
+                    IdTokenProblem::AuthorizedParty,
+                    format!("azp is `{}`, not this client", azp.as_str()),
+                ))
             }
             None if audiences.len() > 1 => {
-                return Err(CheckError::Invalid(
+                return Err(invalid(
+                    IdTokenProblem::AuthorizedParty,
                     "several audiences but no azp claim".into(),
                 ))
             }
             _ => {}
         }
         if claims.subject().as_str().is_empty() {
-            return Err(CheckError::Invalid("the sub claim is empty".into()));
+            return Err(invalid(
+                IdTokenProblem::Subject,
+                "the sub claim is empty".into(),
+            ));
         }
         if let (Some(expected), Some(access_token)) = (claims.access_token_hash(), access_token) {
-            let alg = token
-                .signing_alg()
-                .map_err(|e| CheckError::Invalid(e.to_string()))?;
+            let hash = |why: String| invalid(IdTokenProblem::AccessTokenHash, why);
+            let alg = token.signing_alg().map_err(|e| hash(e.to_string()))?;
             let key = token
                 .signing_key(&verifier)
-                .map_err(|e| CheckError::Invalid(e.to_string()))?;
+                .map_err(|e| hash(e.to_string()))?;
             let actual = AccessTokenHash::from_token(access_token, alg, key)
-                .map_err(|e| CheckError::Invalid(e.to_string()))?;
+                .map_err(|e| hash(e.to_string()))?;
             if actual != *expected {
-                return Err(CheckError::Invalid(
-                    "at_hash does not match the access token".into(),
-                ));
+                return Err(hash("at_hash does not match the access token".into()));
             }
         }
         Ok(claims.clone())
@@ -485,20 +714,18 @@ impl OidcClient {
         &self,
         jwks: CoreJsonWebKeySet,
     ) -> IdTokenVerifier<'static, openidconnect::core::CoreJsonWebKey> {
+        let clock = self.clock.clone();
         // A public-client verifier: HMAC signatures (keyed with the client secret) are refused
         // outright, whatever the allowed algorithms say.
         IdTokenVerifier::new_public_client(self.client_id.clone(), self.issuer.clone(), jwks)
             .set_allowed_algs(self.algs.clone())
             // Extra audiences are allowed only with azp = our client id (checked above).
             .set_other_audience_verifier_fn(|_| true)
-            .set_issue_time_verifier_fn(move |iat| {
-                let now = Utc::now();
-                if iat > now + ChronoDuration::seconds(IAT_SKEW_SECS) {
-                    Err(format!("iat {iat} is in the future"))
-                } else {
-                    Ok(())
-                }
+            .set_time_fn(move || {
+                DateTime::<Utc>::from_timestamp(clock.now(), 0).unwrap_or_default()
             })
+            // `iat` is checked after verification, by kind (IssuedInFuture).
+            .set_issue_time_verifier_fn(|_| Ok(()))
     }
 
     /// Validates a back-channel logout token (see [`logout_token`](super::logout_token)),
@@ -506,6 +733,7 @@ impl OidcClient {
     /// the caller's.
     pub async fn validate_logout_token(&self, raw: &str) -> Result<LogoutClaims, OidcError> {
         let provider = self.provider().await?;
+        let now = self.clock.now();
         let check = |provider: &Provider| {
             logout_token::validate(
                 raw,
@@ -514,18 +742,13 @@ impl OidcClient {
                     client_id: &self.client_id,
                     algs: &self.algs,
                     jwks: provider.jwks(),
-                    now: super::now() as f64,
+                    now,
                 },
             )
         };
         self.check_with_refetch(provider, check)
             .await
-            .map_err(|err| {
-                OidcError::InvalidLogoutToken(match err {
-                    CheckError::UnknownKey => "the logout token is signed with a key the identity provider does not publish".into(),
-                    CheckError::Invalid(why) => why,
-                })
-            })
+            .map_err(OidcError::LogoutToken)
     }
 
     /// Fetches userinfo with the new access token; its `sub` must be the ID token's.
@@ -535,6 +758,7 @@ impl OidcClient {
         access_token: &str,
         subject: &str,
     ) -> Result<AppUserInfoClaims, OidcError> {
+        use openidconnect::UserInfoError as E;
         let provider = self.provider().await?;
         provider
             .client
@@ -542,10 +766,27 @@ impl OidcClient {
                 AccessToken::new(access_token.to_owned()),
                 Some(SubjectIdentifier::new(subject.to_owned())),
             )
-            .map_err(|_| OidcError::UserInfo("the provider has no userinfo_endpoint".into()))?
+            .map_err(|_| {
+                OidcError::UserInfo(EndpointError::Invalid(
+                    "the provider has no userinfo_endpoint".into(),
+                ))
+            })?
             .request_async(&self.http)
             .await
-            .map_err(|err| OidcError::UserInfo(userinfo_error(&err)))
+            .map_err(|err| match err {
+                E::ClaimsVerification(ClaimsVerificationError::InvalidSubject(_)) => {
+                    OidcError::UserInfoSubject
+                }
+                E::Request(err) => OidcError::UserInfo(EndpointError::Http(err)),
+                E::Response(status, _, _) => {
+                    OidcError::UserInfo(EndpointError::Status(status.as_u16()))
+                }
+                E::Parse(err) => OidcError::UserInfo(EndpointError::Malformed(format!(
+                    "not JSON claims (at `{}`)",
+                    err.path()
+                ))),
+                other => OidcError::UserInfo(EndpointError::Invalid(crate::cause::chain(&other))),
+            })
     }
 
     /// The IdP's logout URL for RP-initiated logout, if it has one.
@@ -577,81 +818,107 @@ impl OidcClient {
     }
 }
 
-/// Why a signed token (ID or logout token) failed its check.
-#[derive(Debug, PartialEq, Eq)]
-pub enum CheckError {
-    /// Its key is not in the cached key set: worth one JWKS refetch.
-    UnknownKey,
-    Invalid(String),
+/// A check that can fail because the token's key is not in the cached key set.
+trait SignedBy {
+    fn is_unknown_key(&self) -> bool;
 }
 
-impl CheckError {
-    fn into_oidc(self) -> OidcError {
-        match self {
-            CheckError::UnknownKey => OidcError::InvalidIdToken(
-                "it is signed with a key the identity provider does not publish".into(),
-            ),
-            CheckError::Invalid(why) => OidcError::InvalidIdToken(why),
-        }
+impl SignedBy for CheckError {
+    fn is_unknown_key(&self) -> bool {
+        matches!(self, CheckError::UnknownKey)
+    }
+}
+
+impl SignedBy for OidcError {
+    fn is_unknown_key(&self) -> bool {
+        matches!(self, OidcError::IdToken(_, CheckError::UnknownKey))
+    }
+}
+
+/// RFC 9207: when the IdP says it sends `iss`, it must be there and be our issuer; when it is
+/// there anyway, it must still be our issuer (a mix-up attack otherwise goes unnoticed).
+fn check_iss(found: Option<&str>, required: bool, issuer: &str) -> Result<(), SignInError> {
+    match found {
+        Some(iss) if iss == issuer => Ok(()),
+        None if !required => Ok(()),
+        _ => Err(SignInError::IssuerMismatch),
     }
 }
 
 fn token_error(
     err: RequestTokenError<HttpError, StandardErrorResponse<CoreErrorResponseType>>,
 ) -> OidcError {
+    let malformed = |why: String| OidcError::TokenEndpoint(EndpointError::Malformed(why));
     match err {
-        RequestTokenError::ServerResponse(response) => OidcError::TokenError {
-            error: response.error().as_ref().to_owned(),
-            description: response.error_description().cloned(),
+        RequestTokenError::ServerResponse(response) => OidcError::TokenRefused {
+            code: response.error().clone(),
+            said: IdpSaid(response.error_description().cloned()),
         },
-        RequestTokenError::Request(err) => OidcError::TokenEndpoint(err.to_string()),
-        // Never the body, nor serde's message unless it only names a missing field: either may
-        // quote a token.
+        RequestTokenError::Request(err) => OidcError::TokenEndpoint(EndpointError::Http(err)),
+        // Never the body, nor serde's message: either may quote a token. The path is enough.
         RequestTokenError::Parse(err, _body) => {
-            let message = err.inner().to_string();
-            let missing = message
-                .split_once("missing field `")
-                .and_then(|(_, rest)| rest.split_once('`'))
-                .map(|(field, _)| field.to_owned());
-            OidcError::TokenEndpoint(match missing {
-                Some(field) => {
-                    format!("the response is not a valid token response (missing field `{field}`)")
-                }
-                None => format!(
-                    "the response is not a valid token response (at `{}`)",
-                    err.path()
-                ),
-            })
+            malformed(format!("not a token response (at `{}`)", err.path()))
         }
-        RequestTokenError::Other(why) => OidcError::TokenEndpoint(why),
+        RequestTokenError::Other(why) => malformed(why),
     }
 }
 
-fn discovery_error(err: &openidconnect::DiscoveryError<HttpError>) -> String {
+fn discovery_error(err: openidconnect::DiscoveryError<HttpError>) -> EndpointError {
     use openidconnect::DiscoveryError as E;
     match err {
-        E::Request(err) => err.to_string(),
-        E::Response(status, _, why) => format!("HTTP {status}: {why}"),
-        E::Parse(err) => format!(
-            "the document is not valid JSON metadata (at `{}`)",
-            err.path()
-        ),
-        E::Validation(why) => why.clone(),
-        E::UrlParse(err) => err.to_string(),
-        other => other.to_string(),
+        E::Request(err) => EndpointError::Http(err),
+        E::Response(status, _, _) => EndpointError::Status(status.as_u16()),
+        E::Parse(err) => {
+            EndpointError::Malformed(format!("not JSON metadata (at `{}`)", err.path()))
+        }
+        E::Validation(why) => EndpointError::Invalid(why),
+        other => EndpointError::Invalid(crate::cause::chain(&other)),
     }
 }
 
-fn userinfo_error(err: &openidconnect::UserInfoError<HttpError>) -> String {
-    use openidconnect::UserInfoError as E;
-    match err {
-        E::ClaimsVerification(err) => err.to_string(),
-        E::Parse(err) => format!(
-            "the response is not valid JSON claims (at `{}`)",
-            err.path()
-        ),
-        E::Request(err) => err.to_string(),
-        E::Response(status, _, why) => format!("HTTP {status}: {why}"),
-        other => other.to_string(),
+/// An OAuth error code from text; a code we do not know is kept as it is (for the log).
+trait FromStrLossy {
+    fn from_str_lossy(code: &str) -> Self;
+}
+
+impl FromStrLossy for CoreAuthErrorResponseType {
+    fn from_str_lossy(code: &str) -> Self {
+        serde_plain::from_str(code)
+            .unwrap_or_else(|_| CoreAuthErrorResponseType::Extension(code.to_owned()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn iss_parameter_rules() {
+        let issuer = "https://api.asgardeo.io/t/acme/oauth2/token";
+        assert!(check_iss(Some(issuer), true, issuer).is_ok());
+        assert!(check_iss(None, false, issuer).is_ok());
+        assert!(check_iss(None, true, issuer).is_err());
+        assert!(check_iss(Some("https://evil.example"), false, issuer).is_err());
+        assert!(check_iss(Some("https://evil.example"), true, issuer).is_err());
+    }
+
+    #[test]
+    fn retries_are_decided_by_kind() {
+        let refused = OidcError::TokenRefused {
+            code: CoreErrorResponseType::InvalidGrant,
+            said: IdpSaid(None),
+        };
+        assert!(!refused.is_retryable() && refused.ends_session());
+        let down = OidcError::TokenEndpoint(EndpointError::Http(HttpError::Unavailable(503)));
+        assert!(down.is_retryable() && !down.ends_session());
+        let timeout = OidcError::TokenEndpoint(EndpointError::Http(HttpError::Timeout));
+        assert!(timeout.is_retryable());
+        let malformed = OidcError::TokenEndpoint(EndpointError::Malformed("x".into()));
+        assert!(!malformed.is_retryable());
+        let client = OidcError::TokenRefused {
+            code: CoreErrorResponseType::InvalidClient,
+            said: IdpSaid(None),
+        };
+        assert!(!client.is_retryable());
     }
 }

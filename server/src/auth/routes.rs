@@ -7,11 +7,10 @@
 //! - `POST /api/auth/signout` ends the session here and at the IdP.
 
 use super::{
-    events::{AuthEvent, SessionDigest},
-    now,
-    oidc::{Grant, OidcError},
+    oidc::{AuthorizationResponse, Grant, OidcError},
     redirect::safe_return_path,
-    session::{AuthSession, PendingLogin, SignedIn, StoreError, Tokens},
+    service::store_unavailable,
+    session::{AuthSession, PendingLogin, SignedIn, Tokens},
     AuthService,
 };
 use crate::{
@@ -29,11 +28,10 @@ use axum::{
     http::{header, HeaderMap, HeaderValue, StatusCode},
     response::{IntoResponse, Response},
     routing::{get, post},
-    Json, Router,
+    Form, Json, Router,
 };
 use serde::Deserialize;
 use std::sync::Arc;
-use tower_sessions::Session;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -44,15 +42,12 @@ pub fn router() -> Router<AppState> {
         .route(paths::REFRESH, post(refresh_rejected_token))
 }
 
-/// `303 See Other` that is never cached.
+/// `303 See Other`.
 pub fn see_other(location: &str) -> Response {
     let mut response = StatusCode::SEE_OTHER.into_response();
     if let Ok(value) = HeaderValue::from_str(location) {
         response.headers_mut().insert(header::LOCATION, value);
     }
-    response
-        .headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
 }
 
@@ -66,11 +61,11 @@ pub struct SignInQuery {
 #[tracing::instrument(skip_all)]
 async fn sign_in(
     State(auth): State<Arc<AuthService>>,
-    session: Session,
+    session: AuthSession,
     headers: HeaderMap,
     Query(query): Query<SignInQuery>,
 ) -> Result<Response, AuthError> {
-    let config = &auth.config;
+    let config = auth.config();
     let return_to = safe_return_path(query.callback_url.as_deref(), &config.auth_url);
     // The session cookie must be set on AUTH_URL's host, where the IdP will send the browser
     // back: a user who opened http://127.0.0.1:3000 is first moved to http://localhost:3000.
@@ -82,16 +77,17 @@ async fn sign_in(
         url.query_pairs_mut().append_pair("callbackUrl", &return_to);
         return Ok(see_other(url.as_str()));
     }
-    let provider = auth.oidc.provider().await?;
-    let start = auth.oidc.start(&provider);
+    let provider = auth.oidc().provider().await?;
+    let start = auth.oidc().start(&provider);
+    let now = auth.now();
     let pending = PendingLogin {
         state: start.state,
         nonce: start.nonce,
         pkce_verifier: start.pkce_verifier,
         return_to,
-        started_at: now(),
+        started_at: now,
     };
-    AuthSession(session).push_pending(pending, now()).await?;
+    session.push_pending(pending, now).await?;
     Ok(see_other(start.url.as_str()))
 }
 
@@ -107,93 +103,37 @@ fn host_matches(headers: &HeaderMap, auth_url: &url::Url) -> bool {
     host.eq_ignore_ascii_case(&expected)
 }
 
-#[derive(Deserialize)]
-pub struct CallbackQuery {
-    code: Option<String>,
-    state: Option<String>,
-    iss: Option<String>,
-    error: Option<String>,
-    error_description: Option<String>,
-}
-
-/// Finishes a sign-in: checks state, exchanges the code, validates the ID token, renews the
-/// session id and keeps tokens and claims server-side.
+/// Finishes a sign-in ([`OidcClient::finish_sign_in`](super::oidc::OidcClient::finish_sign_in)),
+/// renews the session id and keeps tokens and claims server-side.
 #[tracing::instrument(skip_all)]
 async fn callback(
     State(auth): State<Arc<AuthService>>,
-    session: Session,
-    Query(query): Query<CallbackQuery>,
+    session: AuthSession,
+    Query(response): Query<AuthorizationResponse>,
 ) -> Result<Response, AuthError> {
-    let session = AuthSession(session);
-    let Some(state) = query.state.as_deref() else {
-        return Err(match query.error {
-            Some(error) => AuthError::Refused {
-                error,
-                description: query.error_description,
-            },
-            None => AuthError::MissingParameter("state"),
-        });
-    };
     // Taken (and saved) before anything else: each state is good for one callback only.
-    let pending = session
-        .take_pending(state, now())
-        .await?
-        .ok_or(AuthError::StateMismatch)?;
-    if let Some(error) = query.error {
-        return Err(AuthError::Refused {
-            error,
-            description: query.error_description,
-        });
-    }
-    let provider = auth.oidc.provider().await?;
-    check_iss(
-        query.iss.as_deref(),
-        provider.requires_iss_parameter(),
-        provider.metadata.issuer().as_str(),
-    )?;
-    let code = query
-        .code
-        .as_deref()
-        .ok_or(AuthError::MissingParameter("code"))?;
-
-    let grant = auth
-        .oidc
-        .exchange_code(provider, code, &pending.pkce_verifier, &pending.nonce)
-        .await?;
-    let signed_in = signed_in_from(&auth, grant).await?;
-    // Signing in again over a live session replaces it: its open tabs hear that it ended (and
-    // reconnect with the new session).
-    let replaced = match session.signed_in().await? {
-        Some(_) => session.id(),
+    let pending = match response.state.as_deref() {
+        Some(state) => session.take_pending(state, auth.now()).await?,
         None => None,
     };
-    session.begin(&signed_in).await?;
-    if let Some(id) = replaced {
-        auth.events
-            .publish(AuthEvent::SessionEnded(SessionDigest::of(&id)))
-            .await;
-    }
+    let grant = auth
+        .oidc()
+        .finish_sign_in(&response, pending.as_ref())
+        .await?;
+    let signed_in = signed_in_from(&auth, grant).await?;
+    auth.begin(&session, &signed_in).await?;
     tracing::info!(sub = %signed_in.sub, "signed in");
-    Ok(see_other(&pending.return_to))
-}
-
-/// RFC 9207: when the IdP says it sends `iss`, it must be there and be our issuer; when it is
-/// there anyway, it must still be our issuer (a mix-up attack otherwise goes unnoticed).
-fn check_iss(found: Option<&str>, required: bool, issuer: &str) -> Result<(), AuthError> {
-    match found {
-        Some(iss) if iss == issuer => Ok(()),
-        None if !required => Ok(()),
-        other => Err(AuthError::IssuerMismatch {
-            found: other.map(str::to_owned),
-        }),
-    }
+    let return_to = pending
+        .map(|p| p.return_to)
+        .unwrap_or_else(|| paths::HOME.to_owned());
+    Ok(see_other(&return_to))
 }
 
 /// The session record for a successful code exchange; fetches userinfo once when the ID token
 /// lacks profile claims (as Asgardeo's does unless attributes are configured).
 async fn signed_in_from(auth: &AuthService, grant: Grant) -> Result<SignedIn, AuthError> {
     let Some(claims) = grant.id_token.as_ref().map(|(_, claims)| claims.clone()) else {
-        return Err(OidcError::TokenEndpoint("the token response has no id_token".into()).into());
+        return Err(OidcError::NoIdToken.into());
     };
     let sub = claims.subject().to_string();
     let mut user = user_from_id_token(&claims);
@@ -203,12 +143,17 @@ async fn signed_in_from(auth: &AuthService, grant: Grant) -> Result<SignedIn, Au
         || claims.email().is_none()
         || !has_username
     {
-        let info = auth.oidc.userinfo(&grant.access_token, &sub).await?;
+        let info = auth.oidc().userinfo(&grant.access_token, &sub).await?;
         merge_userinfo(&mut user, &info, !has_username);
     }
-    let now = now();
-    let tokens = Tokens::from_grant(grant, None, auth.config.refresh_skew.as_secs() as i64, now)
-        .ok_or_else(|| AuthError::Internal("a validated grant lost its ID token".into()))?;
+    let now = auth.now();
+    let tokens = Tokens::from_grant(
+        grant,
+        None,
+        auth.config().refresh_skew.as_secs() as i64,
+        now,
+    )
+    .ok_or_else(|| AuthError::Internal("a validated grant lost its ID token".into()))?;
     Ok(SignedIn {
         user,
         sub,
@@ -269,14 +214,10 @@ pub fn merge_userinfo(user: &mut SessionUser, info: &AppUserInfoClaims, take_use
     }
 }
 
-/// The session as JSON, in the seed's shape. `Cache-Control: no-store`: it may carry a token.
+/// The session as JSON, in the seed's shape.
 #[tracing::instrument(skip_all)]
-async fn session_json(State(auth): State<Arc<AuthService>>, session: Session) -> Response {
-    let session = AuthSession(session);
-    match auth.current(&session).await {
-        Ok(signed_in) => session_body(&auth, signed_in),
-        Err(err) => store_unavailable_json(err),
-    }
+async fn session_json(State(auth): State<Arc<AuthService>>, session: AuthSession) -> Response {
+    session_body(&auth, auth.current(&session).await)
 }
 
 #[derive(Deserialize)]
@@ -290,27 +231,42 @@ pub struct RefreshForm {
 #[tracing::instrument(skip_all)]
 async fn refresh_rejected_token(
     State(auth): State<Arc<AuthService>>,
-    session: Session,
-    form: axum::extract::Form<RefreshForm>,
+    session: AuthSession,
+    Form(form): Form<RefreshForm>,
 ) -> Response {
-    let session = AuthSession(session);
     let refreshed = match auth.current(&session).await {
         Ok(Some(signed_in)) if signed_in.tokens.access_token == form.access_token => {
             auth.refresh(&session, &form.access_token).await
         }
         other => other,
     };
-    match refreshed {
-        Ok(signed_in) => session_body(&auth, signed_in),
-        Err(err) => store_unavailable_json(err),
-    }
+    session_body(&auth, refreshed)
 }
 
-fn session_body(auth: &AuthService, signed_in: Option<SignedIn>) -> Response {
+fn session_body(
+    auth: &AuthService,
+    signed_in: Result<Option<SignedIn>, super::session::StoreError>,
+) -> Response {
+    let signed_in = match signed_in {
+        Ok(signed_in) => signed_in,
+        Err(err) => {
+            let error = store_unavailable(err);
+            let body = serde_json::json!({
+                "error": "session_store_unavailable",
+                "error_description": error.to_string(),
+            });
+            return (
+                StatusCode::SERVICE_UNAVAILABLE,
+                [(header::RETRY_AFTER, "5")],
+                Json(body),
+            )
+                .into_response();
+        }
+    };
     let body = match signed_in {
         Some(signed_in) => SessionJson {
             access_token: auth
-                .config
+                .config()
                 .expose_access_token
                 .then(|| signed_in.tokens.access_token.clone()),
             expires: expires_rfc3339(auth, &signed_in),
@@ -318,27 +274,7 @@ fn session_body(auth: &AuthService, signed_in: Option<SignedIn>) -> Response {
         },
         None => SessionJson::default(),
     };
-    let mut response = Json(body).into_response();
-    response
-        .headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response
-}
-
-fn store_unavailable_json(err: StoreError) -> Response {
-    tracing::error!(error = %crate::error::cause_chain(&err), "session store unavailable");
-    let body = serde_json::json!({
-        "error": "session_store_unavailable",
-        "error_description": "The session store is unavailable right now; try again in a moment.",
-    });
-    let mut response = (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response();
-    response
-        .headers_mut()
-        .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
-    response
-        .headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response
+    Json(body).into_response()
 }
 
 fn expires_rfc3339(auth: &AuthService, signed_in: &SignedIn) -> Option<String> {
@@ -350,35 +286,25 @@ fn expires_rfc3339(auth: &AuthService, signed_in: &SignedIn) -> Option<String> {
 #[tracing::instrument(skip_all)]
 async fn sign_out(
     State(auth): State<Arc<AuthService>>,
-    session: Session,
+    session: AuthSession,
 ) -> Result<Response, AuthError> {
-    let session = AuthSession(session);
-    let signed_in = session.signed_in().await?;
-    let ended = session.id();
-    session.end().await?;
-    if let (Some(id), Some(_)) = (ended, &signed_in) {
-        // Other tabs of this browser hear it through their event stream.
-        auth.events
-            .publish(AuthEvent::SessionEnded(SessionDigest::of(&id)))
-            .await;
-    }
-    let Some(signed_in) = signed_in else {
+    let Some(signed_in) = auth.sign_out(&session).await? else {
         return Ok(see_other(paths::HOME));
     };
     tracing::info!(sub = %signed_in.sub, "signed out locally");
-
-    let provider = match auth.oidc.provider().await {
-        Ok(provider) if auth.oidc.reachable().await => provider,
+    let oidc = auth.oidc();
+    let provider = match oidc.provider().await {
+        Ok(provider) if oidc.reachable().await => provider,
         Ok(_) | Err(_) => return Ok(idp_unreachable_on_sign_out()),
     };
-    match auth.oidc.end_session_url(
+    let logout = oidc.end_session_url(
         &provider,
         &signed_in.tokens.id_token,
-        &auth.config.post_logout_redirect_url(),
-    ) {
-        Some(url) => Ok(see_other(url.as_str())),
-        None => Ok(see_other(paths::HOME)),
-    }
+        &auth.config().post_logout_redirect_url(),
+    );
+    Ok(see_other(
+        logout.as_ref().map_or(paths::HOME, |url| url.as_str()),
+    ))
 }
 
 fn idp_unreachable_on_sign_out() -> Response {
@@ -401,16 +327,6 @@ fn idp_unreachable_on_sign_out() -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn iss_parameter_rules() {
-        let issuer = "https://api.asgardeo.io/t/acme/oauth2/token";
-        assert!(check_iss(Some(issuer), true, issuer).is_ok());
-        assert!(check_iss(None, false, issuer).is_ok());
-        assert!(check_iss(None, true, issuer).is_err());
-        assert!(check_iss(Some("https://evil.example"), false, issuer).is_err());
-        assert!(check_iss(Some("https://evil.example"), true, issuer).is_err());
-    }
 
     fn claims(json: serde_json::Value) -> AppIdTokenClaims {
         serde_json::from_value(json).unwrap()

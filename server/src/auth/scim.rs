@@ -47,8 +47,8 @@ impl ScimClient {
         let (status, _, body) = self.http.send(request).await.map_err(|err| {
             tracing::warn!(error = %err, "scim2/Me failed");
             match err {
-                HttpError::TooLarge => AppError::MalformedProfile(err.to_string()),
-                err => AppError::IdpUnreachable(format!("scim2/Me: {err}")),
+                HttpError::TooLarge => AppError::MalformedProfile,
+                _ => AppError::IdpUnreachable,
             }
         })?;
         if !status.is_success() {
@@ -70,10 +70,10 @@ pub fn router() -> axum::Router<crate::AppState> {
 
 async fn me_proxy(
     axum::extract::State(auth): axum::extract::State<std::sync::Arc<super::AuthService>>,
-    session: tower_sessions::Session,
+    session: super::AuthSession,
 ) -> axum::response::Response {
     use axum::response::IntoResponse;
-    let scim_error = |status: http::StatusCode, detail: &str| {
+    let scim_error = |status: http::StatusCode, detail: String| {
         let body = serde_json::json!({
             "schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"],
             "detail": detail,
@@ -89,30 +89,19 @@ async fn me_proxy(
         )
             .into_response()
     };
-    match auth
-        .me_with_refresh(&super::session::AuthSession(session))
-        .await
-    {
+    match auth.me_with_refresh(&session).await {
         Ok(me) => {
             let status =
                 http::StatusCode::from_u16(me.status).unwrap_or(http::StatusCode::BAD_GATEWAY);
-            (
-                status,
-                [
-                    (header::CONTENT_TYPE, SCIM_MEDIA_TYPE),
-                    (header::CACHE_CONTROL, "no-store"),
-                ],
-                me.body,
-            )
-                .into_response()
+            (status, [(header::CONTENT_TYPE, SCIM_MEDIA_TYPE)], me.body).into_response()
         }
         Err(err @ (AppError::NotSignedIn | AppError::SessionEnded(_))) => {
-            scim_error(http::StatusCode::UNAUTHORIZED, &err.to_string())
+            scim_error(http::StatusCode::UNAUTHORIZED, err.to_string())
         }
         Err(err) => {
             let status =
                 http::StatusCode::from_u16(err.status()).unwrap_or(http::StatusCode::BAD_GATEWAY);
-            scim_error(status, &err.to_string())
+            scim_error(status, err.to_string())
         }
     }
 }

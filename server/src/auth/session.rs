@@ -1,7 +1,8 @@
 //! The typed server-side session: what a sign-in in progress remembers, and what a signed-in
 //! session holds (tokens and the user's claims). The browser only ever holds the session id.
 
-use app::auth::SessionUser;
+use app::{auth::SessionUser, error::EndReason};
+use axum::{extract::FromRequestParts, http::request::Parts};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use tower_sessions::Session;
@@ -116,11 +117,24 @@ impl Tokens {
     }
 }
 
-/// Typed access to the tower-sessions [`Session`] of a request.
+/// Typed access to the tower-sessions [`Session`] of a request; an axum extractor.
 #[derive(Clone)]
-pub struct AuthSession(pub Session);
+pub struct AuthSession(Session);
+
+impl<S: Send + Sync> FromRequestParts<S> for AuthSession {
+    type Rejection = crate::error::AuthError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        AuthSession::from_parts(parts).ok_or(crate::error::AuthError::NoSessionLayer)
+    }
+}
 
 impl AuthSession {
+    /// Wraps a tower-sessions session (outside a request: tools and benches).
+    pub fn new(session: Session) -> Self {
+        AuthSession(session)
+    }
+
     pub fn id(&self) -> Option<tower_sessions::session::Id> {
         self.0.id()
     }
@@ -131,7 +145,7 @@ impl AuthSession {
         Ok(())
     }
 
-    pub fn from_parts(parts: &http::request::Parts) -> Option<Self> {
+    pub fn from_parts(parts: &Parts) -> Option<Self> {
         parts.extensions.get::<Session>().cloned().map(AuthSession)
     }
 
@@ -161,22 +175,25 @@ impl AuthSession {
         Ok(())
     }
 
-    /// Ends the sign-in but keeps a message for the next page: why it ended.
-    pub async fn end_with_message(&self, message: &str) -> Result<(), StoreError> {
+    /// Ends the sign-in but keeps, for the next page, why it ended.
+    pub async fn end_with_reason(&self, reason: EndReason) -> Result<(), StoreError> {
         self.0.clear().await;
         self.0.cycle_id().await?;
-        self.0.insert(FLASH, message).await?;
+        self.0.insert(FLASH, reason).await?;
         self.0.save().await?;
         Ok(())
     }
 
-    /// The message about why the last session ended, left for the next page to show.
-    pub async fn peek_flash(&self) -> Result<Option<String>, StoreError> {
-        Ok(self.0.get(FLASH).await?)
+    /// Why the last session ended, left for the next page to show. A value this version does
+    /// not know (written by an older one) counts as none.
+    pub async fn peek_end_reason(&self) -> Result<Option<EndReason>, StoreError> {
+        let value = self.0.get_value(FLASH).await?;
+        Ok(value.and_then(|v| serde_json::from_value(v).ok()))
     }
 
-    pub async fn take_flash(&self) -> Result<Option<String>, StoreError> {
-        Ok(self.0.remove(FLASH).await?)
+    pub async fn take_end_reason(&self) -> Result<Option<EndReason>, StoreError> {
+        let value = self.0.remove_value(FLASH).await?;
+        Ok(value.and_then(|v| serde_json::from_value(v).ok()))
     }
 
     /// Remembers a sign-in in progress (dropping expired ones and the oldest beyond the limit).

@@ -98,12 +98,8 @@ impl Stored {
 
 impl MemoryStore {
     /// How many sessions are held (expired ones included until the next cleanup).
-    pub fn len(&self) -> usize {
+    fn len(&self) -> usize {
         lock(&self.records).len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 }
 

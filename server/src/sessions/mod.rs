@@ -45,40 +45,57 @@ pub type Deliver = Box<dyn Fn(Option<String>) + Send + Sync>;
 #[error("session backend: {0}")]
 pub struct BackendError(pub String);
 
-pub enum SessionBackend {
-    Memory(memory::MemoryBackend),
-    Sqlite(sqlite::SqliteBackend),
-    Redis(redis::RedisBackend),
+/// What a store offers besides sessions. Each store implements it in its own way; defaults are
+/// for stores one process owns (no publishing, no distributed lock, nothing to clean up).
+#[async_trait]
+pub trait Backend: Send + Sync + 'static {
+    fn name(&self) -> &'static str;
+    /// The sessions themselves, for tower-sessions.
+    fn sessions(&self) -> &dyn SessionStore;
+    /// Stores unix time `at` under `key` for `ttl`.
+    async fn mark(&self, key: &str, at: i64, ttl: Duration) -> Result<(), BackendError>;
+    /// The times stored under `keys`, in order.
+    async fn marks(&self, keys: &[String]) -> Result<Vec<Option<i64>>, BackendError>;
+    /// True the first time `key` is claimed within `ttl`.
+    async fn claim(&self, key: &str, ttl: Duration) -> Result<bool, BackendError>;
+    /// Sends `message` to every instance sharing the store: `Ok(false)` when none can.
+    async fn publish(&self, _message: String) -> Result<bool, BackendError> {
+        Ok(false)
+    }
+    async fn subscribe(&self, _deliver: Deliver) -> anyhow::Result<()> {
+        Ok(())
+    }
+    /// A lock held across instances; `None` where the in-process lock is the whole story.
+    async fn lock(
+        &self,
+        _name: &str,
+        _wait: Duration,
+    ) -> Result<Option<DistributedLock>, BackendError> {
+        Ok(None)
+    }
+    async fn delete_expired(&self) -> Result<(), BackendError> {
+        Ok(())
+    }
 }
+
+/// The configured store, and what the auth code asks of it.
+pub struct SessionBackend(Box<dyn Backend>);
 
 impl SessionBackend {
     /// Connects to the configured store (and prepares its tables).
     pub async fn connect(config: &SessionStoreConfig) -> anyhow::Result<Arc<Self>> {
-        let backend = match config {
-            SessionStoreConfig::Memory => SessionBackend::Memory(memory::MemoryBackend::default()),
-            SessionStoreConfig::Sqlite(url) => {
-                SessionBackend::Sqlite(sqlite::SqliteBackend::connect(url).await?)
-            }
-            SessionStoreConfig::Redis(url) => {
-                SessionBackend::Redis(redis::RedisBackend::connect(url).await?)
-            }
+        let backend: Box<dyn Backend> = match config {
+            SessionStoreConfig::Memory => Box::new(memory::MemoryBackend::default()),
+            SessionStoreConfig::Sqlite(url) => Box::new(sqlite::SqliteBackend::connect(url).await?),
+            SessionStoreConfig::Redis(url) => Box::new(redis::RedisBackend::connect(url).await?),
         };
-        let backend = Arc::new(backend);
+        let backend = Arc::new(SessionBackend(backend));
         tokio::spawn(cleanup(Arc::downgrade(&backend)));
         Ok(backend)
     }
 
     pub fn name(&self) -> &'static str {
-        match self {
-            SessionBackend::Memory(_) => "memory",
-            SessionBackend::Sqlite(_) => "sqlite",
-            SessionBackend::Redis(_) => "redis",
-        }
-    }
-
-    /// Whether several server instances can share this store (and so need a shared lock).
-    pub fn is_shared(&self) -> bool {
-        !matches!(self, SessionBackend::Memory(_))
+        self.0.name()
     }
 
     /// Records a back-channel logout at unix time `at`, kept for `ttl`.
@@ -88,14 +105,7 @@ impl SessionBackend {
         at: i64,
         ttl: Duration,
     ) -> Result<(), BackendError> {
-        match self {
-            SessionBackend::Memory(b) => {
-                b.mark(key.storage_key(), at, ttl);
-                Ok(())
-            }
-            SessionBackend::Sqlite(b) => b.mark(&key.storage_key(), at, ttl).await,
-            SessionBackend::Redis(b) => b.mark(&key.storage_key(), at, ttl).await,
-        }
+        self.0.mark(&key.storage_key(), at, ttl).await
     }
 
     /// Whether a session of `sub` (IdP session `sid`) signed in at `signed_in_at` was logged out
@@ -110,11 +120,7 @@ impl SessionBackend {
         if let Some(sid) = sid {
             keys.push(LogoutKey::Sid(sid.to_owned()).storage_key());
         }
-        let marks = match self {
-            SessionBackend::Memory(b) => b.marks(&keys),
-            SessionBackend::Sqlite(b) => b.marks(&keys).await?,
-            SessionBackend::Redis(b) => b.marks(&keys).await?,
-        };
+        let marks = self.0.marks(&keys).await?;
         // A sid names one IdP session: any mark ends it. A sub mark ends what began before it.
         let sub_mark = marks.first().copied().flatten();
         let sid_mark = marks.get(1).copied().flatten();
@@ -123,60 +129,114 @@ impl SessionBackend {
 
     /// True the first time `id` is claimed within `ttl` (logout-token `jti` replay protection).
     pub async fn claim_once(&self, id: &str, ttl: Duration) -> Result<bool, BackendError> {
-        let key = format!("asgardeo-leptos:jti:{id}");
-        match self {
-            SessionBackend::Memory(b) => Ok(b.claim(key, ttl)),
-            SessionBackend::Sqlite(b) => b.claim(&key, ttl).await,
-            SessionBackend::Redis(b) => b.claim(&key, ttl).await,
-        }
+        self.0
+            .claim(&format!("asgardeo-leptos:jti:{id}"), ttl)
+            .await
     }
 
     /// Sends a session event to every server instance sharing this store. `Ok(false)` when the
     /// store is not shared (memory, SQLite): the caller delivers it locally.
     pub async fn publish(&self, message: String) -> Result<bool, BackendError> {
-        match self {
-            SessionBackend::Memory(_) | SessionBackend::Sqlite(_) => Ok(false),
-            SessionBackend::Redis(b) => b.publish(message).await.map(|()| true),
-        }
+        self.0.publish(message).await
     }
 
     /// Delivers the session events other instances publish (nothing to do unless shared).
     pub async fn subscribe(&self, deliver: Deliver) -> anyhow::Result<()> {
-        match self {
-            SessionBackend::Memory(_) | SessionBackend::Sqlite(_) => Ok(()),
-            SessionBackend::Redis(b) => b.subscribe(deliver).await,
-        }
+        self.0.subscribe(deliver).await
     }
 
-    /// A lock held across server instances, for stores they can share. `None` for the memory
-    /// store, where the in-process lock is the whole story. Redis locks expire on their own if
-    /// their holder dies, and are kept alive while it works.
+    /// A lock held across server instances, for stores they can share. Redis locks expire on
+    /// their own if their holder dies, and are kept alive while it works.
     pub async fn lock(
         &self,
         name: &str,
         wait: Duration,
     ) -> Result<Option<DistributedLock>, BackendError> {
-        match self {
-            SessionBackend::Memory(_) => Ok(None),
-            // SQLite serves one process (a file on one machine): the in-process lock suffices.
-            SessionBackend::Sqlite(_) => Ok(None),
-            SessionBackend::Redis(b) => b
-                .lock(name, wait)
-                .await
-                .map(|l| Some(DistributedLock::Redis(l))),
-        }
+        self.0.lock(name, wait).await
     }
+}
 
+#[async_trait]
+impl Backend for memory::MemoryBackend {
+    fn name(&self) -> &'static str {
+        "memory"
+    }
+    fn sessions(&self) -> &dyn SessionStore {
+        &self.store
+    }
+    async fn mark(&self, key: &str, at: i64, ttl: Duration) -> Result<(), BackendError> {
+        memory::MemoryBackend::mark(self, key.to_owned(), at, ttl);
+        Ok(())
+    }
+    async fn marks(&self, keys: &[String]) -> Result<Vec<Option<i64>>, BackendError> {
+        Ok(memory::MemoryBackend::marks(self, keys))
+    }
+    async fn claim(&self, key: &str, ttl: Duration) -> Result<bool, BackendError> {
+        Ok(memory::MemoryBackend::claim(self, key.to_owned(), ttl))
+    }
     async fn delete_expired(&self) -> Result<(), BackendError> {
-        match self {
-            SessionBackend::Memory(b) => {
-                b.delete_expired();
-                Ok(())
-            }
-            SessionBackend::Sqlite(b) => b.delete_expired().await,
-            // Redis expires keys by itself.
-            SessionBackend::Redis(_) => Ok(()),
-        }
+        memory::MemoryBackend::delete_expired(self);
+        Ok(())
+    }
+}
+
+/// SQLite serves one process (a file on one machine): the in-process lock suffices.
+#[async_trait]
+impl Backend for sqlite::SqliteBackend {
+    fn name(&self) -> &'static str {
+        "sqlite"
+    }
+    fn sessions(&self) -> &dyn SessionStore {
+        &self.store
+    }
+    async fn mark(&self, key: &str, at: i64, ttl: Duration) -> Result<(), BackendError> {
+        sqlite::SqliteBackend::mark(self, key, at, ttl).await
+    }
+    async fn marks(&self, keys: &[String]) -> Result<Vec<Option<i64>>, BackendError> {
+        sqlite::SqliteBackend::marks(self, keys).await
+    }
+    async fn claim(&self, key: &str, ttl: Duration) -> Result<bool, BackendError> {
+        sqlite::SqliteBackend::claim(self, key, ttl).await
+    }
+    async fn delete_expired(&self) -> Result<(), BackendError> {
+        sqlite::SqliteBackend::delete_expired(self).await
+    }
+}
+
+/// Redis expires keys by itself, and is shared: publishing and a distributed lock.
+#[async_trait]
+impl Backend for redis::RedisBackend {
+    fn name(&self) -> &'static str {
+        "redis"
+    }
+    fn sessions(&self) -> &dyn SessionStore {
+        &self.store
+    }
+    async fn mark(&self, key: &str, at: i64, ttl: Duration) -> Result<(), BackendError> {
+        redis::RedisBackend::mark(self, key, at, ttl).await
+    }
+    async fn marks(&self, keys: &[String]) -> Result<Vec<Option<i64>>, BackendError> {
+        redis::RedisBackend::marks(self, keys).await
+    }
+    async fn claim(&self, key: &str, ttl: Duration) -> Result<bool, BackendError> {
+        redis::RedisBackend::claim(self, key, ttl).await
+    }
+    async fn publish(&self, message: String) -> Result<bool, BackendError> {
+        redis::RedisBackend::publish(self, message)
+            .await
+            .map(|()| true)
+    }
+    async fn subscribe(&self, deliver: Deliver) -> anyhow::Result<()> {
+        redis::RedisBackend::subscribe(self, deliver).await
+    }
+    async fn lock(
+        &self,
+        name: &str,
+        wait: Duration,
+    ) -> Result<Option<DistributedLock>, BackendError> {
+        redis::RedisBackend::lock(self, name, wait)
+            .await
+            .map(|l| Some(DistributedLock::Redis(l)))
     }
 }
 
@@ -201,7 +261,7 @@ async fn cleanup(backend: std::sync::Weak<SessionBackend>) {
         let Some(backend) = backend.upgrade() else {
             return;
         };
-        if let Err(err) = backend.delete_expired().await {
+        if let Err(err) = backend.0.delete_expired().await {
             tracing::warn!(error = %err, "could not delete expired sessions");
         }
     }
@@ -220,34 +280,18 @@ impl std::fmt::Debug for AnyStore {
 #[async_trait]
 impl SessionStore for AnyStore {
     async fn create(&self, record: &mut Record) -> session_store::Result<()> {
-        match &*self.0 {
-            SessionBackend::Memory(b) => b.store.create(record).await,
-            SessionBackend::Sqlite(b) => b.store.create(record).await,
-            SessionBackend::Redis(b) => b.store.create(record).await,
-        }
+        self.0 .0.sessions().create(record).await
     }
 
     async fn save(&self, record: &Record) -> session_store::Result<()> {
-        match &*self.0 {
-            SessionBackend::Memory(b) => b.store.save(record).await,
-            SessionBackend::Sqlite(b) => b.store.save(record).await,
-            SessionBackend::Redis(b) => b.store.save(record).await,
-        }
+        self.0 .0.sessions().save(record).await
     }
 
     async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
-        match &*self.0 {
-            SessionBackend::Memory(b) => b.store.load(id).await,
-            SessionBackend::Sqlite(b) => b.store.load(id).await,
-            SessionBackend::Redis(b) => b.store.load(id).await,
-        }
+        self.0 .0.sessions().load(id).await
     }
 
     async fn delete(&self, id: &Id) -> session_store::Result<()> {
-        match &*self.0 {
-            SessionBackend::Memory(b) => b.store.delete(id).await,
-            SessionBackend::Sqlite(b) => b.store.delete(id).await,
-            SessionBackend::Redis(b) => b.store.delete(id).await,
-        }
+        self.0 .0.sessions().delete(id).await
     }
 }

@@ -10,6 +10,7 @@ use fred::{
     prelude::*,
     types::{config::ReconnectPolicy, Expiration, SetOptions},
 };
+use secrecy::{ExposeSecret, SecretString};
 use std::{
     sync::Arc,
     time::{Duration, Instant},
@@ -36,15 +37,18 @@ fn backend_error(err: impl std::fmt::Display) -> BackendError {
 }
 
 impl RedisBackend {
-    pub async fn connect(url: &str) -> anyhow::Result<Self> {
+    /// Connects to `url`, which may carry a password: errors name the server without it.
+    pub async fn connect(url: &SecretString) -> anyhow::Result<Self> {
+        let url = url.expose_secret();
+        let shown = without_password(url);
         let config = Config::from_url(url)
-            .with_context(|| format!("SESSION_STORE: `{url}` is not a Redis URL"))?;
+            .map_err(|_| anyhow::anyhow!("SESSION_STORE: `{shown}` is not a Redis URL"))?;
         let pool = builder(&config)
             .build_pool(4)
             .context("SESSION_STORE: Redis client")?;
         pool.init()
             .await
-            .with_context(|| format!("SESSION_STORE: cannot connect to {url}"))?;
+            .with_context(|| format!("SESSION_STORE: cannot connect to {shown}"))?;
         Ok(RedisBackend {
             store: RedisStore::new(pool.clone()),
             pool,
@@ -147,7 +151,7 @@ impl RedisBackend {
     /// Waits up to `wait` for the lock `name`.
     pub async fn lock(&self, name: &str, wait: Duration) -> Result<RedisLock, BackendError> {
         let key = format!("asgardeo-leptos:lock:{name}");
-        let token = crate::dev_idp::random_token();
+        let token = crate::random_token(32);
         let deadline = Instant::now() + wait;
         loop {
             let acquired: Option<String> = self
@@ -199,6 +203,19 @@ impl RedisBackend {
     }
 }
 
+/// `redis://user:password@host:6379/0` → `redis://user:…@host:6379/0`, for messages.
+fn without_password(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) => {
+            if parsed.password().is_some() {
+                let _ = parsed.set_password(Some("…"));
+            }
+            parsed.to_string()
+        }
+        Err(_) => "(an unreadable URL)".to_owned(),
+    }
+}
+
 fn builder(config: &Config) -> Builder {
     let mut builder = Builder::from_config(config.clone());
     builder
@@ -236,5 +253,16 @@ impl RedisLock {
             // It expires by itself within LOCK_TTL.
             tracing::warn!(error = %err, "could not release a Redis lock");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn messages_never_carry_the_password() {
+        let shown = super::without_password("redis://app:hunter2@127.0.0.1:6379/0");
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(shown.contains("127.0.0.1:6379"), "{shown}");
+        assert!(!super::without_password("redis://:s3cr3t@h:1").contains("s3cr3t"));
     }
 }

@@ -3,7 +3,7 @@
 use super::{
     authorize::current_session, authorize::SESSION_COOKIE, pages, IdpSession, IdpState, Stats, ORG,
 };
-use crate::oidc_types::AppIdToken;
+use crate::types::AppIdToken;
 use axum::{
     extract::{Query, State},
     http::{header, HeaderMap, HeaderValue, StatusCode},

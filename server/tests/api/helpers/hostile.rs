@@ -118,6 +118,23 @@ pub struct Behaviour {
     pub expires_in: Option<u64>,
     /// The `sub` of ID tokens returned by a refresh, when not the real one.
     pub refresh_sub: Option<String>,
+    /// The code exchange gives no refresh token.
+    pub no_refresh_token: bool,
+    /// What a refresh answers.
+    pub refresh: Refresh,
+}
+
+/// What the token endpoint answers a refresh with.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Refresh {
+    #[default]
+    Good,
+    /// 503: the IdP is down.
+    Unavailable,
+    /// `invalid_grant`.
+    InvalidGrant,
+    /// 200 with a body that is not a token response.
+    Broken,
 }
 
 struct Key {
@@ -480,6 +497,9 @@ async fn token(
         "scope": "openid profile email internal_login",
         "id_token": id_token,
     });
+    if behaviour.no_refresh_token {
+        body.as_object_mut().unwrap().remove("refresh_token");
+    }
     match behaviour.token_endpoint {
         TokenEndpoint::Good => {}
         TokenEndpoint::ErrorJson => {
@@ -517,6 +537,19 @@ async fn token(
 fn refresh(inner: &Inner) -> Response {
     inner.refresh_hits.fetch_add(1, Ordering::SeqCst);
     let behaviour = inner.behaviour.lock().unwrap().clone();
+    match behaviour.refresh {
+        Refresh::Good => {}
+        Refresh::Unavailable => return StatusCode::SERVICE_UNAVAILABLE.into_response(),
+        Refresh::InvalidGrant => return oauth_error("invalid_grant", "refresh token revoked"),
+        Refresh::Broken => {
+            return (
+                StatusCode::OK,
+                [(header::CONTENT_TYPE, "application/json")],
+                r#"{"token_type": 7}"#,
+            )
+                .into_response()
+        }
+    }
     let access_token = B64.encode(rand::random::<[u8; 32]>());
     let mut id_token = id_token(inner, IdToken::NonceMissing, None, &access_token);
     if let Some(sub) = &behaviour.refresh_sub {

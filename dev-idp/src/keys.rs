@@ -44,7 +44,7 @@ impl SigningKeys {
 fn new_key(generation: u32) -> anyhow::Result<CoreRsaPrivateSigningKey> {
     let key = rsa::RsaPrivateKey::new(&mut rand::rngs::OsRng, 2048).context("generate RSA key")?;
     let pem = key.to_pkcs1_pem(LineEnding::LF).context("encode RSA key")?;
-    let kid = format!("dev-{generation}-{}", &crate::dev_idp::random_token()[..8]);
+    let kid = format!("dev-{generation}-{}", &crate::random_token()[..8]);
     CoreRsaPrivateSigningKey::from_pem(&pem, Some(JsonWebKeyId::new(kid)))
         .map_err(|e| anyhow::anyhow!("load RSA key: {e}"))
 }

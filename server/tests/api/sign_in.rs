@@ -1,8 +1,6 @@
 //! Sign-in, session and sign-out over HTTP against the real server and the development IdP.
 
-mod common;
-
-use common::*;
+use crate::helpers::*;
 use reqwest::{header, StatusCode};
 
 #[tokio::test]
@@ -119,7 +117,34 @@ async fn a_missing_state_gets_400() {
         .text()
         .await
         .unwrap()
-        .contains("no `state` parameter"));
+        .contains("Error code: signin.state"));
+}
+
+/// An attacker's link to the callback, with an error text of their choosing and no sign-in
+/// behind it: the app's one fixed message, never their words under the app's name.
+#[tokio::test]
+async fn an_error_callback_without_a_matching_sign_in_shows_only_the_apps_words() {
+    let app = spawn_app(&[]).await;
+    let planted = "Your account is locked. Call +1 555 0100 to unlock it";
+    for state in ["", "&state=made-up"] {
+        let response = app
+            .browser
+            .get(app.url(&format!(
+                "/api/auth/callback/asgardeo?error=access_denied&error_description={}{state}",
+                urlencode(planted)
+            )))
+            .send()
+            .await
+            .unwrap();
+
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{state}");
+        let page = response.text().await.unwrap();
+        assert!(page.contains("Error code: signin.state"), "{page}");
+        assert!(
+            !page.contains("555"),
+            "the planted text is not shown: {page}"
+        );
+    }
 }
 
 #[tokio::test]
@@ -226,7 +251,11 @@ async fn the_idp_refusing_the_sign_in_shows_why_with_a_try_again_link() {
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
     let page = response.text().await.unwrap();
     assert!(page.contains("Sign-in was cancelled or refused"));
-    assert!(page.contains("The user denied the request"));
+    assert!(page.contains("Error code: signin.access_denied"));
+    assert!(
+        !page.contains("The user denied the request"),
+        "the IdP's text goes to the log, not the page"
+    );
     assert!(page.contains("Try again"));
     assert_eq!(
         session_json(&app, &app.browser).await,
@@ -516,7 +545,7 @@ async fn an_unreachable_idp_gives_a_502_page_and_no_session() {
     assert_eq!(response.status(), StatusCode::BAD_GATEWAY);
     let page = response.text().await.unwrap();
     assert!(page.contains("The identity provider failed"), "{page}");
-    assert!(page.contains("could not connect"), "{page}");
+    assert!(page.contains("Error code: idp.discovery"), "{page}");
     assert_eq!(
         session_json(&app, &app.browser).await,
         serde_json::json!({})

@@ -7,7 +7,7 @@ use super::{
     now, random_token, AccessGrant, DevClient, IdpState, RefreshGrant, Stats, ID_TOKEN_TTL,
     REFRESH_TOKEN_TTL,
 };
-use crate::oidc_types::{
+use crate::types::{
     AppIdToken, AppIdTokenClaims, AppIdTokenFields, AppTokenResponse, AsgardeoClaims,
 };
 use axum::{
@@ -140,7 +140,7 @@ fn authenticate<'a>(
     };
     idp.client(&client_id)
         .filter(|client| {
-            Sha256::digest(client.client_secret.expose().as_bytes())
+            Sha256::digest(secrecy::ExposeSecret::expose_secret(&client.client_secret).as_bytes())
                 == Sha256::digest(secret.as_bytes())
         })
         .ok_or_else(|| {

@@ -2,10 +2,8 @@
 //! restarts), as a real Asgardeo organisation would be.
 #![allow(dead_code)]
 
-use server::{
-    config::Secret,
-    dev_idp::{users::default_users, DevClient, DevIdp, DevIdpSettings, IdpState, StatsSnapshot},
-};
+use dev_idp::{users::default_users, DevClient, DevIdp, DevIdpSettings, IdpState, StatsSnapshot};
+use secrecy::SecretString;
 use std::{sync::Arc, time::Duration};
 use tokio::{net::TcpListener, sync::oneshot};
 use url::Url;
@@ -42,7 +40,7 @@ impl TestIdp {
         let origin = |port: &u16| format!("http://localhost:{port}");
         let client = DevClient {
             client_id: CLIENT_ID.to_owned(),
-            client_secret: Secret::new(CLIENT_SECRET),
+            client_secret: SecretString::from(CLIENT_SECRET),
             redirect_uris: ports
                 .iter()
                 .map(|p| format!("{}/api/auth/callback/asgardeo", origin(p)))

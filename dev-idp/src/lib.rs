@@ -23,15 +23,16 @@ mod logout;
 mod pages;
 mod resources;
 mod token;
+mod types;
 pub mod users;
 
-use crate::config::Secret;
 use anyhow::Context;
 use axum::{
     routing::{get, post},
     Router,
 };
 use keys::SigningKeys;
+use secrecy::SecretString;
 use serde::Serialize;
 use std::{
     collections::HashMap,
@@ -52,7 +53,7 @@ pub const ORG: &str = "dev";
 #[derive(Clone, Debug)]
 pub struct DevClient {
     pub client_id: String,
-    pub client_secret: Secret,
+    pub client_secret: SecretString,
     /// Exact-match redirect URIs.
     pub redirect_uris: Vec<String>,
     /// Exact-match post-logout redirect URIs.

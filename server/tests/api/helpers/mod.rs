@@ -8,8 +8,9 @@ pub mod idp;
 pub mod redis;
 
 use reqwest::{header, redirect::Policy, Client, Response, StatusCode};
+pub use server::clock::ManualClock;
 use server::{config::Config, startup::Application};
-use std::collections::HashMap;
+use std::sync::Arc;
 use tokio::{net::TcpListener, sync::oneshot};
 use url::Url;
 
@@ -25,10 +26,12 @@ pub fn client_env(issuer: &Url, id: &str, secret: &str) -> Vec<(&'static str, St
 pub struct TestApp {
     /// e.g. `http://localhost:41234`
     pub base: String,
-    /// The development IdP's issuer (a placeholder when an external issuer is configured).
+    /// The issuer the app signs in with (the development IdP's, unless configured otherwise).
     pub issuer: Url,
     /// A browser: cookie jar on, redirects off.
     pub browser: Client,
+    /// The app's clock: it stands still until a test moves it.
+    pub clock: ManualClock,
     stop: Option<oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
 }
@@ -88,41 +91,45 @@ pub async fn spawn_app(vars: &[(&str, &str)]) -> TestApp {
 
 /// Starts the app on a bound listener (to know, or reuse, its port).
 pub async fn spawn_app_on(listener: TcpListener, vars: &[(&str, &str)]) -> TestApp {
+    spawn_app_with_clock(listener, vars, ManualClock::starting_now()).await
+}
+
+/// Starts the app on a bound listener with `clock` (apps that share a clock move together).
+pub async fn spawn_app_with_clock(
+    listener: TcpListener,
+    vars: &[(&str, &str)],
+    clock: ManualClock,
+) -> TestApp {
     let port = listener.local_addr().unwrap().port();
-    let mut env: HashMap<String, String> = HashMap::from([
-        ("LEPTOS_SITE_ADDR".into(), format!("127.0.0.1:{port}")),
-        ("AUTH_URL".into(), format!("http://localhost:{port}")),
-        ("DEV_IDP_PORT".into(), "0".into()),
-        ("DEV_IDP_TEST_CONTROLS".into(), "true".into()),
-        (
-            "AUTH_SECRET".into(),
-            "test-secret-test-secret-test-secret-0123".into(),
-        ),
-    ]);
-    for (k, v) in vars {
-        env.insert(k.to_string(), v.to_string());
-    }
-    let config = Config::from_lookup(|name| env.get(name).cloned()).expect("test configuration");
+    let (listen, auth_url) = (
+        format!("127.0.0.1:{port}"),
+        format!("http://localhost:{port}"),
+    );
+    let mut env: Vec<(&str, &str)> = vec![
+        ("LEPTOS_SITE_ADDR", &listen),
+        ("AUTH_URL", &auth_url),
+        ("DEV_IDP_PORT", "0"),
+        ("DEV_IDP_TEST_CONTROLS", "true"),
+        ("AUTH_SECRET", "test-secret-test-secret-test-secret-0123"),
+    ];
+    // Later values win, as in an environment.
+    env.retain(|(name, _)| !vars.iter().any(|(k, _)| k == name));
+    env.extend_from_slice(vars);
+    let config = Config::from_vars(&env).expect("test configuration");
     let options = leptos::config::LeptosOptions::builder()
         .output_name("asgardeo-leptos")
         .site_root("target/site")
         .build();
-    let app = Application::build_with_listener(config, options, listener)
+    let app = Application::build_with(config, options, listener, Arc::new(clock.clone()))
         .await
         .expect("build the app");
-    let issuer = app
-        .dev_idp_issuer
-        .clone()
-        .or_else(|| {
-            env.get("AUTH_ASGARDEO_ISSUER")
-                .and_then(|i| Url::parse(i).ok())
-        })
-        .unwrap_or_else(|| Url::parse("http://127.0.0.1:9/").unwrap());
+    let issuer = app.issuer.clone();
     let (stop, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(app.run_until_stopped(async move {
         let _ = stopped.await;
     }));
     TestApp {
+        clock,
         base: format!("http://localhost:{port}"),
         issuer,
         browser: browser(),

@@ -2,10 +2,8 @@
 //! error page with an error status, and leave the server answering. The good cases (and a key
 //! rotation) must sign the user in.
 
-mod common;
-
-use common::hostile::{attempt, Behaviour, HostileIdp, IdToken, IssParam, TokenEndpoint};
-use common::*;
+use crate::helpers::hostile::{attempt, Behaviour, HostileIdp, IdToken, IssParam, TokenEndpoint};
+use crate::helpers::*;
 use reqwest::{Client, StatusCode};
 use std::time::Duration;
 
@@ -99,29 +97,24 @@ async fn a_well_behaved_idp_signs_the_user_in_with_one_token_call() {
 #[tokio::test]
 async fn id_tokens_that_fail_validation_are_refused() {
     let setup = setup(&[]).await;
+    // The page names the kind (the app's words, and a code), never the library's text.
     let cases = [
-        (IdToken::WrongIss, "expected"),
-        (IdToken::WrongAud, "another-client"),
-        (IdToken::MissingAud, "must contain `hostile-test-client`"),
-        (IdToken::ExtraAudNoAzp, "no azp claim"),
-        (IdToken::WrongAzp, "azp is `another-client`"),
-        (IdToken::Expired, "expired"),
-        (IdToken::IatMissing, "missing field `iat`"),
-        (IdToken::IatInFuture, "in the future"),
-        (IdToken::NonceWrong, "nonce mismatch"),
-        (IdToken::NonceMissing, "missing nonce"),
-        (IdToken::SubMissing, "missing field `sub`"),
-        (IdToken::AlgNone, "No signature found"),
-        (
-            IdToken::Hs256WithClientSecret,
-            "algorithm `HS256` is not one of: RS256",
-        ),
-        (IdToken::CorruptSignature, "bad signature"),
-        (
-            IdToken::UnknownKid,
-            "a key the identity provider does not publish",
-        ),
-        (IdToken::AtHashWrong, "at_hash"),
+        (IdToken::WrongIss, "idp.id_token.issuer"),
+        (IdToken::WrongAud, "idp.id_token.audience"),
+        (IdToken::MissingAud, "idp.id_token.audience"),
+        (IdToken::ExtraAudNoAzp, "idp.id_token.azp"),
+        (IdToken::WrongAzp, "idp.id_token.azp"),
+        (IdToken::Expired, "idp.id_token.expired"),
+        (IdToken::IatMissing, "idp.token.malformed"),
+        (IdToken::IatInFuture, "idp.id_token.iat"),
+        (IdToken::NonceWrong, "idp.id_token.nonce"),
+        (IdToken::NonceMissing, "idp.id_token.nonce"),
+        (IdToken::SubMissing, "idp.token.malformed"),
+        (IdToken::AlgNone, "idp.id_token.unsigned"),
+        (IdToken::Hs256WithClientSecret, "idp.id_token.alg"),
+        (IdToken::CorruptSignature, "idp.id_token.signature"),
+        (IdToken::UnknownKid, "idp.id_token.unknown_key"),
+        (IdToken::AtHashWrong, "idp.id_token.at_hash"),
     ];
     for (id_token, says) in cases {
         assert_refused(
@@ -162,7 +155,7 @@ async fn an_unknown_kid_refetches_the_jwks_once_then_refuses() {
             ..Default::default()
         },
         StatusCode::BAD_GATEWAY,
-        "does not publish",
+        "idp.id_token.unknown_key",
     )
     .await;
     assert_eq!(setup.idp.jwks_hits(), before + 1, "one refetch");
@@ -174,7 +167,7 @@ async fn an_unknown_kid_refetches_the_jwks_once_then_refuses() {
             ..Default::default()
         },
         StatusCode::BAD_GATEWAY,
-        "does not publish",
+        "idp.id_token.unknown_key",
     )
     .await;
     assert_eq!(
@@ -204,7 +197,7 @@ async fn an_id_token_without_kid_is_checked_with_the_only_key_and_refused_when_a
         &two_keys,
         no_kid,
         StatusCode::BAD_GATEWAY,
-        "one eligible public key",
+        "idp.id_token.ambiguous_key",
     )
     .await;
 }
@@ -246,7 +239,7 @@ async fn a_discovery_document_for_another_issuer_stops_sign_in_before_it_starts(
         "no redirect to the IdP"
     );
     let page = response.text().await.unwrap();
-    assert!(page.contains("unexpected issuer"), "{page}");
+    assert!(page.contains("Error code: idp.discovery"), "{page}");
     assert_eq!(
         session_json(&setup.app, &browser).await,
         serde_json::json!({})
@@ -264,7 +257,7 @@ async fn the_rfc_9207_iss_parameter_must_name_the_issuer() {
                 ..Default::default()
             },
             StatusCode::BAD_REQUEST,
-            "RFC 9207 issuer mismatch",
+            "Error code: signin.iss",
         )
         .await;
     }
@@ -274,15 +267,15 @@ async fn the_rfc_9207_iss_parameter_must_name_the_issuer() {
 async fn token_endpoint_failures_name_the_idp() {
     let setup = setup(&[("AUTH_HTTP_TIMEOUT", "2")]).await;
     let cases = [
+        (TokenEndpoint::ErrorJson, "idp.token.refused"),
         (
-            TokenEndpoint::ErrorJson,
-            "invalid_grant (The authorization grant has been revoked by an administrator.)",
+            TokenEndpoint::Slow(Duration::from_secs(5)),
+            "idp.token.unavailable",
         ),
-        (TokenEndpoint::Slow(Duration::from_secs(5)), "timed out"),
-        (TokenEndpoint::NotJson, "unexpected response Content-Type"),
-        (TokenEndpoint::BrokenJson, "not a valid token response"),
-        (TokenEndpoint::MissingIdToken, "no id_token"),
-        (TokenEndpoint::UnknownTokenType, "unsupported token_type"),
+        (TokenEndpoint::NotJson, "idp.token.malformed"),
+        (TokenEndpoint::BrokenJson, "idp.token.malformed"),
+        (TokenEndpoint::MissingIdToken, "idp.token.no_id_token"),
+        (TokenEndpoint::UnknownTokenType, "idp.token.token_type"),
     ];
     for (token_endpoint, says) in cases {
         assert_refused(
@@ -320,7 +313,7 @@ async fn userinfo_about_another_subject_is_refused() {
             ..Default::default()
         },
         StatusCode::BAD_GATEWAY,
-        "userinfo",
+        "idp.userinfo.subject",
     )
     .await;
 }
@@ -366,7 +359,11 @@ async fn replayed_codes_and_states_are_refused() {
         .await
         .unwrap();
     assert_eq!(replayed.status(), StatusCode::BAD_GATEWAY);
-    assert!(replayed.text().await.unwrap().contains("invalid_grant"));
+    assert!(replayed
+        .text()
+        .await
+        .unwrap()
+        .contains("Error code: idp.token.refused"));
     assert_eq!(
         session_json(&setup.app, &other).await,
         serde_json::json!({})
@@ -483,14 +480,14 @@ async fn only_the_configured_signature_algorithms_are_accepted() {
         &setup,
         Behaviour::default(),
         StatusCode::BAD_GATEWAY,
-        "algorithm `RS256` is not one of: PS256",
+        "idp.id_token.alg",
     )
     .await;
 }
 
 #[tokio::test]
 async fn scim_failures_on_the_server_profile_say_what_happened_with_the_right_status() {
-    use common::hostile::Scim;
+    use crate::helpers::hostile::Scim;
     let setup = setup(&[]).await;
     let browser = setup.app.new_browser();
     assert_signed_in(&setup, &browser).await;
@@ -516,17 +513,17 @@ async fn scim_failures_on_the_server_profile_say_what_happened_with_the_right_st
         (
             Scim::ServerError,
             StatusCode::BAD_GATEWAY,
-            "scim2/Me answered HTTP 500: Internal server error while retrieving user.",
+            "The identity provider's scim2/Me answered HTTP 500.",
         ),
         (
             Scim::NotJson,
             StatusCode::BAD_GATEWAY,
-            "scim2/Me returned a response that is not a SCIM user",
+            "The identity provider's scim2/Me answer is not a SCIM user record.",
         ),
         (
             Scim::Huge,
             StatusCode::BAD_GATEWAY,
-            "not a SCIM user: the response is larger than",
+            "The identity provider's scim2/Me answer is not a SCIM user record.",
         ),
     ] {
         setup.idp.misbehave(Behaviour {

@@ -2,16 +2,14 @@
 //! reaches every session: against a real development IdP over HTTP, a real redis-server and a
 //! real SQLite file.
 
-mod common;
-
-use common::{
-    hostile::{attempt, Behaviour, HostileIdp, LogoutMischief, SUBJECT},
+use crate::helpers::{
+    hostile::{attempt, Behaviour, HostileIdp, LogoutMischief, Refresh, SUBJECT},
     idp::{bind_apps, TestIdp},
     redis::RedisServer,
     *,
 };
+use app::error::EndReason;
 use reqwest::{header, Client, StatusCode};
-use server::auth::refresh::reasons;
 use std::time::Duration;
 
 const SECRET: (&str, &str) = ("AUTH_SECRET", "sessions-test-secret-sessions-test-secret");
@@ -28,9 +26,11 @@ async fn apps(count: usize, ttl: Duration, extra: &[(&str, &str)]) -> (TestIdp, 
     let mut vars: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
     vars.push(SECRET);
     vars.extend_from_slice(extra);
+    // One clock: the instances live in the same time.
+    let clock = ManualClock::starting_now();
     let mut apps = Vec::new();
     for listener in listeners {
-        apps.push(spawn_app_on(listener, &vars).await);
+        apps.push(spawn_app_with_clock(listener, &vars, clock.clone()).await);
     }
     (idp, apps)
 }
@@ -71,7 +71,7 @@ async fn an_expiring_access_token_is_refreshed_before_use() {
     );
     assert_eq!(idp.stats().refresh_token_grants, 0);
 
-    tokio::time::sleep(Duration::from_millis(3200)).await;
+    app.clock.advance(Duration::from_secs(3));
 
     let second = access_token(app, &app.browser).await;
     assert_ne!(second, first, "refreshed within the skew");
@@ -82,7 +82,7 @@ async fn an_expiring_access_token_is_refreshed_before_use() {
 
     // A second expiry uses the rotated refresh token; the first one is never presented again
     // (the IdP revokes the whole family when a rotated token is reused).
-    tokio::time::sleep(Duration::from_millis(3200)).await;
+    app.clock.advance(Duration::from_secs(3));
     let third = access_token(app, &app.browser).await;
     assert_ne!(third, second);
     assert_eq!(idp.stats().refresh_token_grants, 2);
@@ -99,7 +99,7 @@ async fn twenty_parallel_requests_at_expiry_cause_one_refresh() {
     let app = &apps[0];
     sign_in(app, &app.browser, "/", "alice", "alice-pass").await;
     let before = access_token(app, &app.browser).await;
-    tokio::time::sleep(Duration::from_millis(3200)).await;
+    app.clock.advance(Duration::from_secs(3));
 
     let tokens = parallel_tokens(&[app], &app.browser, 20).await;
 
@@ -205,7 +205,10 @@ async fn a_revoked_refresh_token_ends_the_session_with_a_clear_message() {
 
     let (status, html) = profile_page(app, &app.browser, "/server-profile").await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "{html}");
-    assert!(html.contains(reasons::REFRESH_REFUSED), "{html}");
+    assert!(
+        html.contains(&EndReason::RefreshRefused.to_string()),
+        "{html}"
+    );
     assert!(html.contains("Sign in again"));
     assert_eq!(
         session_json(app, &app.browser).await,
@@ -233,7 +236,7 @@ async fn a_refreshed_id_token_about_someone_else_ends_the_session() {
         refresh_sub: Some("someone-else".into()),
         ..Default::default()
     });
-    tokio::time::sleep(Duration::from_millis(1200)).await;
+    app.clock.advance(Duration::from_secs(1));
 
     assert_eq!(
         session_json(&app, &app.browser).await,
@@ -243,7 +246,7 @@ async fn a_refreshed_id_token_about_someone_else_ends_the_session() {
     assert_eq!(idp.refresh_hits(), 1);
     let (_, html) = profile_page(&app, &app.browser, "/").await;
     assert!(
-        html.contains(reasons::REFRESH_REFUSED),
+        html.contains(&EndReason::RefreshRefused.to_string()),
         "the home page says why: {html}"
     );
 }
@@ -270,10 +273,10 @@ async fn restart_keeps_the_session(store: &str) {
     sign_in(&app, &browser, "/", "alice", "alice-pass").await;
     let token = access_token(&app, &browser).await;
     let port: u16 = app.base.rsplit(':').next().unwrap().parse().unwrap();
-    let mut vars = common::client_env(
+    let mut vars = crate::helpers::client_env(
         &app.issuer,
-        common::idp::CLIENT_ID,
-        common::idp::CLIENT_SECRET,
+        crate::helpers::idp::CLIENT_ID,
+        crate::helpers::idp::CLIENT_SECRET,
     );
     vars.extend([
         (SECRET.0, SECRET.1.to_owned()),
@@ -320,7 +323,7 @@ async fn two_instances_on_one_redis_share_sessions_and_refresh_once() {
     assert!(html.contains("Loading your profile"), "{html}");
     let before = access_token(b, &browser).await;
 
-    tokio::time::sleep(Duration::from_millis(3200)).await;
+    a.clock.advance(Duration::from_secs(3));
     let tokens = parallel_tokens(&[a, b], &browser, 20).await;
 
     assert_eq!(
@@ -409,7 +412,10 @@ async fn signing_out_at_the_idp_ends_the_other_browsers_session_through_the_back
     assert_eq!(idp_stats(&app).await["backchannel_logouts_sent"], 2);
     let (status, html) = profile_page(&app, &first, "/server-profile").await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
-    assert!(html.contains(reasons::LOGGED_OUT_AT_IDP), "{html}");
+    assert!(
+        html.contains(&EndReason::LoggedOutAtIdp.to_string()),
+        "{html}"
+    );
     assert_eq!(
         session_json(&app, &first).await,
         serde_json::json!({}),
@@ -557,7 +563,7 @@ async fn looking_at_the_session_from_a_focused_window_never_extends_it() {
 
     // Halfway through the idle timeout, one browser looks (a focused window) and the other
     // visits a page.
-    tokio::time::sleep(Duration::from_millis(2_200)).await;
+    app.clock.advance(Duration::from_secs(2));
     let looked: serde_json::Value = call(&peeking, "/api/auth_state_peek")
         .await
         .unwrap()
@@ -575,7 +581,7 @@ async fn looking_at_the_session_from_a_focused_window_never_extends_it() {
 
     // Past the idle timeout counted from sign-in: the visit kept its session going, the look
     // did not.
-    tokio::time::sleep(Duration::from_millis(2_400)).await;
+    app.clock.advance(Duration::from_secs(3));
     assert_eq!(
         session_json(&app, &visiting).await["user"]["email"],
         "alice"
@@ -699,5 +705,167 @@ async fn a_back_channel_logout_reaches_streams_held_by_another_instance() {
     assert_eq!(next_event(&mut stream).await.as_deref(), Some("signed-out"));
     let (status, html) = profile_page(b, &open, "/server-profile").await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
-    assert!(html.contains(reasons::LOGGED_OUT_AT_IDP), "{html}");
+    assert!(
+        html.contains(&EndReason::LoggedOutAtIdp.to_string()),
+        "{html}"
+    );
+}
+
+// Lifetimes, on the app's clock: moved, never slept through.
+
+#[tokio::test]
+async fn an_unused_session_ends_after_the_idle_timeout_and_the_next_page_says_why() {
+    let app = spawn_app(&[("AUTH_SESSION_IDLE_TIMEOUT", "600")]).await;
+    sign_in(&app, &app.browser, "/", "alice", "alice-pass").await;
+
+    app.clock.advance(Duration::from_secs(599));
+    assert_eq!(
+        session_json(&app, &app.browser).await["user"]["email"],
+        "alice",
+        "just inside the idle timeout (and this use starts it over)"
+    );
+    app.clock.advance(Duration::from_secs(600));
+
+    assert_eq!(
+        session_json(&app, &app.browser).await,
+        serde_json::json!({})
+    );
+    let (_, html) = profile_page(&app, &app.browser, "/").await;
+    assert!(html.contains(&EndReason::Idle.to_string()), "{html}");
+}
+
+#[tokio::test]
+async fn a_session_in_constant_use_still_ends_at_its_maximum_age() {
+    let app = spawn_app(&[
+        ("AUTH_SESSION_IDLE_TIMEOUT", "600"),
+        ("AUTH_SESSION_MAX_AGE", "1800"),
+    ])
+    .await;
+    sign_in(&app, &app.browser, "/", "alice", "alice-pass").await;
+    for _ in 0..5 {
+        app.clock.advance(Duration::from_secs(300));
+        let (status, _) = profile_page(&app, &app.browser, "/server-profile").await;
+        assert_eq!(status, StatusCode::OK, "in use, within the maximum age");
+    }
+
+    app.clock.advance(Duration::from_secs(300));
+
+    let (status, html) = profile_page(&app, &app.browser, "/server-profile").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{html}");
+    assert!(html.contains(&EndReason::MaxAge.to_string()), "{html}");
+    assert_eq!(
+        session_json(&app, &app.browser).await,
+        serde_json::json!({})
+    );
+}
+
+#[tokio::test]
+async fn a_sign_in_finished_more_than_ten_minutes_after_it_started_is_refused() {
+    let app = spawn_app(&[]).await;
+    let hops = sign_in_until_callback(&app, &app.browser, "/", "alice", "alice-pass").await;
+
+    app.clock.advance(Duration::from_secs(10 * 60 + 1));
+
+    let late = app.browser.get(&hops.callback_url).send().await.unwrap();
+    assert_eq!(late.status(), StatusCode::BAD_REQUEST);
+    assert!(late
+        .text()
+        .await
+        .unwrap()
+        .contains("Error code: signin.state"));
+    assert_eq!(
+        session_json(&app, &app.browser).await,
+        serde_json::json!({})
+    );
+}
+
+/// The hostile IdP with access tokens living `expires_in` seconds and `behaviour`, and the app
+/// signed in to it.
+async fn signed_in_at_hostile(behaviour: Behaviour) -> (HostileIdp, TestApp) {
+    let idp = HostileIdp::start().await;
+    let env = idp.app_env();
+    let mut vars: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    vars.push(("AUTH_REFRESH_SKEW", "60"));
+    let app = spawn_app(&vars).await;
+    idp.misbehave(behaviour);
+    let signed_in = attempt(&app, &app.browser, "/").await;
+    assert_eq!(signed_in.status(), StatusCode::SEE_OTHER);
+    (idp, app)
+}
+
+#[tokio::test]
+async fn without_a_refresh_token_the_session_ends_when_its_access_token_expires() {
+    let (idp, app) = signed_in_at_hostile(Behaviour {
+        expires_in: Some(600),
+        no_refresh_token: true,
+        ..Default::default()
+    })
+    .await;
+
+    app.clock.advance(Duration::from_secs(570));
+    assert_eq!(
+        session_json(&app, &app.browser).await["user"]["email"],
+        "mallory",
+        "inside the refresh window the token is still good"
+    );
+    app.clock.advance(Duration::from_secs(30));
+
+    assert_eq!(
+        session_json(&app, &app.browser).await,
+        serde_json::json!({})
+    );
+    let (_, html) = profile_page(&app, &app.browser, "/").await;
+    assert!(html.contains(&EndReason::CannotRenew.to_string()), "{html}");
+    assert_eq!(idp.refresh_hits(), 0);
+}
+
+#[tokio::test]
+async fn with_the_idp_down_the_session_lasts_until_its_token_expires_then_says_why() {
+    let (idp, app) = signed_in_at_hostile(Behaviour {
+        expires_in: Some(600),
+        refresh: Refresh::Unavailable,
+        ..Default::default()
+    })
+    .await;
+
+    app.clock.advance(Duration::from_secs(570));
+    assert_eq!(
+        session_json(&app, &app.browser).await["user"]["email"],
+        "mallory",
+        "the unexpired token is kept while the IdP is down"
+    );
+    assert_eq!(idp.refresh_hits(), 3, "a 503 is retried: three attempts");
+    app.clock.advance(Duration::from_secs(30));
+
+    assert_eq!(
+        session_json(&app, &app.browser).await,
+        serde_json::json!({})
+    );
+    let (_, html) = profile_page(&app, &app.browser, "/").await;
+    assert!(
+        html.contains(&EndReason::IdpUnavailable.to_string()),
+        "{html}"
+    );
+}
+
+#[tokio::test]
+async fn a_refresh_is_retried_only_when_the_idp_failed_not_when_it_refused_or_answered_nonsense() {
+    for (refresh, ends) in [(Refresh::InvalidGrant, true), (Refresh::Broken, false)] {
+        let (idp, app) = signed_in_at_hostile(Behaviour {
+            expires_in: Some(600),
+            refresh,
+            ..Default::default()
+        })
+        .await;
+        app.clock.advance(Duration::from_secs(570));
+
+        let session = session_json(&app, &app.browser).await;
+
+        assert_eq!(idp.refresh_hits(), 1, "{refresh:?}: one attempt, no retry");
+        assert_eq!(
+            session == serde_json::json!({}),
+            ends,
+            "{refresh:?}: {session}"
+        );
+    }
 }

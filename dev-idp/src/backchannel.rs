@@ -2,7 +2,7 @@
 //! signed in through it and registered a back-channel URI receives a signed logout token.
 
 use super::{random_token, IdpSession, IdpState, Stats};
-use crate::oidc_types::{
+use crate::types::{
     LogoutToken, LogoutTokenClaims, LogoutTokenClaimsSet, BACKCHANNEL_LOGOUT_EVENT,
 };
 use chrono::Utc;

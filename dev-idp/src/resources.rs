@@ -1,7 +1,7 @@
 //! Discovery, JWKS, userinfo, scim2/Me, counters and test controls of the development IdP.
 
 use super::{now, token::oauth_error, DevClient, DevUser, IdpState, Stats};
-use crate::oidc_types::{AppProviderMetadata, AppUserInfoClaims, AsgardeoClaims, AsgardeoMetadata};
+use crate::types::{AppProviderMetadata, AppUserInfoClaims, AsgardeoClaims, AsgardeoMetadata};
 use axum::{
     extract::State,
     http::{header, HeaderMap, HeaderValue, Method, StatusCode},

@@ -1,0 +1,105 @@
+//! The protocol as this IdP speaks it: openidconnect's types with what Asgardeo adds — a
+//! `username` claim in the ID token, an `sid` for back-channel logout, and discovery fields for
+//! RP-initiated logout and RFC 9207.
+//!
+//! The app has types of its own for the same protocol; the IdP deliberately shares no code with
+//! the relying party it is used to test.
+
+use openidconnect::{
+    core::{
+        CoreAuthDisplay, CoreClaimName, CoreClaimType, CoreClientAuthMethod, CoreGenderClaim,
+        CoreGrantType, CoreJsonWebKey, CoreJweContentEncryptionAlgorithm,
+        CoreJweKeyManagementAlgorithm, CoreJwsSigningAlgorithm, CoreResponseMode, CoreResponseType,
+        CoreSubjectIdentifierType, CoreTokenType,
+    },
+    AdditionalClaims, AdditionalProviderMetadata, EmptyExtraTokenFields, IdToken, IdTokenClaims,
+    IdTokenFields, ProviderMetadata, StandardTokenResponse, UserInfoClaims,
+};
+use serde::{Deserialize, Serialize};
+
+/// Claims Asgardeo adds to the ID token.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
+pub struct AsgardeoClaims {
+    /// The login name (`alice`, or an email address), present even when no profile attributes are
+    /// configured for the application.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    /// The IdP session id (OpenID Connect Front/Back-Channel Logout).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
+}
+impl AdditionalClaims for AsgardeoClaims {}
+
+/// Discovery fields beyond OpenID Connect Discovery 1.0.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
+pub struct AsgardeoMetadata {
+    /// RP-Initiated Logout 1.0.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end_session_endpoint: Option<String>,
+    /// RFC 9207: the authorization response carries `iss`.
+    #[serde(default)]
+    pub authorization_response_iss_parameter_supported: bool,
+    /// Back-Channel Logout 1.0.
+    #[serde(default)]
+    pub backchannel_logout_supported: bool,
+    #[serde(default)]
+    pub backchannel_logout_session_supported: bool,
+    /// RFC 8414 / PKCE: e.g. `["S256"]`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code_challenge_methods_supported: Option<Vec<String>>,
+}
+impl AdditionalProviderMetadata for AsgardeoMetadata {}
+
+pub type AppIdTokenClaims = IdTokenClaims<AsgardeoClaims, CoreGenderClaim>;
+pub type AppUserInfoClaims = UserInfoClaims<AsgardeoClaims, CoreGenderClaim>;
+pub type AppIdToken = IdToken<
+    AsgardeoClaims,
+    CoreGenderClaim,
+    CoreJweContentEncryptionAlgorithm,
+    CoreJwsSigningAlgorithm,
+>;
+pub type AppIdTokenFields = IdTokenFields<
+    AsgardeoClaims,
+    EmptyExtraTokenFields,
+    CoreGenderClaim,
+    CoreJweContentEncryptionAlgorithm,
+    CoreJwsSigningAlgorithm,
+>;
+pub type AppTokenResponse = StandardTokenResponse<AppIdTokenFields, CoreTokenType>;
+pub type AppProviderMetadata = ProviderMetadata<
+    AsgardeoMetadata,
+    CoreAuthDisplay,
+    CoreClientAuthMethod,
+    CoreClaimName,
+    CoreClaimType,
+    CoreGrantType,
+    CoreJweContentEncryptionAlgorithm,
+    CoreJweKeyManagementAlgorithm,
+    CoreJsonWebKey,
+    CoreResponseMode,
+    CoreResponseType,
+    CoreSubjectIdentifierType,
+>;
+/// The event claim that makes a JWT a logout token (Back-Channel Logout 1.0 §2.4).
+pub const BACKCHANNEL_LOGOUT_EVENT: &str = "http://schemas.openid.net/event/backchannel-logout";
+
+/// Claims of a back-channel logout token beyond those it shares with an ID token (iss, aud, iat,
+/// exp, sub). Minted with openidconnect's ID-token types, so always with a `sub`.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+pub struct LogoutTokenClaims {
+    #[serde(default)]
+    pub events: serde_json::Map<String, serde_json::Value>,
+    #[serde(default)]
+    pub jti: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
+}
+impl AdditionalClaims for LogoutTokenClaims {}
+
+pub type LogoutTokenClaimsSet = IdTokenClaims<LogoutTokenClaims, CoreGenderClaim>;
+pub type LogoutToken = IdToken<
+    LogoutTokenClaims,
+    CoreGenderClaim,
+    CoreJweContentEncryptionAlgorithm,
+    CoreJwsSigningAlgorithm,
+>;

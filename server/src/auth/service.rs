@@ -1,0 +1,379 @@
+//! [`AuthService`]: everything the auth endpoints and the pages' server functions share, and the
+//! whole life of a signed-in session — used, kept fresh, touched, ended.
+//!
+//! A refresh runs under two locks: an in-process one per session id (requests of one server),
+//! and, with a shared store (Redis), a distributed one (requests spread over several servers).
+//! Under them the session is read again from the store: if another request already refreshed,
+//! its tokens are used and the IdP is not called. Otherwise the refresh token is redeemed and the
+//! new tokens (a rotated refresh token included) are saved before the locks are released, so the
+//! old refresh token is never used again.
+
+use super::{
+    events::{AuthEvent, EventBus, SessionDigest},
+    oidc::{Grant, OidcClient, OidcError},
+    refresh::SessionLocks,
+    scim::{MeResponse, ScimClient},
+    session::{AuthSession, SignedIn, StoreError, Tokens},
+};
+use crate::{
+    clock::{SharedClock, UnixTime},
+    config::Config,
+    sessions::SessionBackend,
+};
+use app::error::{AppError, EndReason};
+use std::{sync::Arc, time::Duration};
+
+/// How long a request waits for another one's refresh before giving up with a 503.
+const LOCK_WAIT: Duration = Duration::from_secs(30);
+/// Attempts at the token endpoint when it is unreachable or failing (not when it refuses).
+const REFRESH_ATTEMPTS: u32 = 3;
+
+pub struct AuthService {
+    config: Arc<Config>,
+    oidc: OidcClient,
+    scim: ScimClient,
+    backend: Arc<SessionBackend>,
+    locks: SessionLocks,
+    events: Arc<EventBus>,
+    clock: SharedClock,
+}
+
+impl AuthService {
+    pub fn new(
+        config: Arc<Config>,
+        oidc: OidcClient,
+        scim: ScimClient,
+        backend: Arc<SessionBackend>,
+        events: Arc<EventBus>,
+        clock: SharedClock,
+    ) -> Self {
+        AuthService {
+            config,
+            oidc,
+            scim,
+            backend,
+            locks: SessionLocks::default(),
+            events,
+            clock,
+        }
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    pub fn oidc(&self) -> &OidcClient {
+        &self.oidc
+    }
+
+    pub fn scim(&self) -> &ScimClient {
+        &self.scim
+    }
+
+    pub fn backend(&self) -> &SessionBackend {
+        &self.backend
+    }
+
+    /// The backend, shared (the session layer's store holds it too).
+    pub fn backend_handle(&self) -> Arc<SessionBackend> {
+        self.backend.clone()
+    }
+
+    pub fn events(&self) -> &Arc<EventBus> {
+        &self.events
+    }
+
+    /// Now, by the app's clock.
+    pub fn now(&self) -> UnixTime {
+        self.clock.now()
+    }
+
+    /// The signed-in session of this request, ready to use: within its lifetimes, not logged out
+    /// through the back channel, and with an access token that is not about to expire. `None`
+    /// when nobody is signed in or the session just ended (its reason is kept for the next page).
+    pub async fn current(&self, session: &AuthSession) -> Result<Option<SignedIn>, StoreError> {
+        let Some(signed_in) = session.signed_in().await? else {
+            return Ok(None);
+        };
+        let now = self.now();
+        if let Some(reason) = self.ending(&signed_in, now).await? {
+            return self.end(session, reason).await;
+        }
+        if signed_in.needs_refresh(now) {
+            return self.refresh(session, &signed_in.tokens.access_token).await;
+        }
+        // Written again at most every tenth of the idle timeout, not on every request.
+        let idle = self.config.session_idle_timeout.as_secs() as i64;
+        if now - signed_in.touched_at >= (idle / 10).max(1) {
+            return self.touch(session).await;
+        }
+        Ok(Some(signed_in))
+    }
+
+    /// Like [`AuthService::current`], but without using the session: nothing is refreshed and
+    /// the idle timeout does not start over. A session past its end is still ended (and says so).
+    pub async fn peek(&self, session: &AuthSession) -> Result<Option<SignedIn>, StoreError> {
+        let Some(signed_in) = session.signed_in().await? else {
+            return Ok(None);
+        };
+        match self.ending(&signed_in, self.now()).await? {
+            Some(reason) => self.end(session, reason).await,
+            None => Ok(Some(signed_in)),
+        }
+    }
+
+    /// Reads the session again and says whether it is still signed in, writing nothing (for a
+    /// long-lived event stream, whose response has long been sent).
+    pub async fn still_signed_in(
+        &self,
+        session: &AuthSession,
+    ) -> Result<Option<SignedIn>, StoreError> {
+        session.reload().await?;
+        let Some(signed_in) = session.signed_in().await? else {
+            return Ok(None);
+        };
+        Ok(match self.ending(&signed_in, self.now()).await? {
+            Some(_) => None,
+            None => Some(signed_in),
+        })
+    }
+
+    /// Why the session must end now, if it must: its lifetimes, or a back-channel logout.
+    async fn ending(
+        &self,
+        signed_in: &SignedIn,
+        now: UnixTime,
+    ) -> Result<Option<EndReason>, StoreError> {
+        let config = &self.config;
+        if now - signed_in.signed_in_at >= config.session_max_age.as_secs() as i64 {
+            return Ok(Some(EndReason::MaxAge));
+        }
+        if now - signed_in.touched_at >= config.session_idle_timeout.as_secs() as i64 {
+            return Ok(Some(EndReason::Idle));
+        }
+        let logged_out = self
+            .backend
+            .is_logged_out(
+                signed_in.sid.as_deref(),
+                &signed_in.sub,
+                signed_in.signed_in_at,
+            )
+            .await?;
+        if logged_out {
+            tracing::info!(sub = %signed_in.sub, "session logged out through the back channel");
+            return Ok(Some(EndReason::LoggedOutAtIdp));
+        }
+        Ok(None)
+    }
+
+    /// When the session ends unless it is used (idle timeout) or at the latest (maximum age).
+    pub fn session_ends_at(&self, signed_in: &SignedIn) -> UnixTime {
+        let idle = signed_in.touched_at + self.config.session_idle_timeout.as_secs() as i64;
+        let absolute = signed_in.signed_in_at + self.config.session_max_age.as_secs() as i64;
+        idle.min(absolute)
+    }
+
+    /// A new signed-in session from a code exchange, under a new session id. A live session it
+    /// replaces ends (its open tabs hear so, and reconnect with the new one).
+    pub async fn begin(
+        &self,
+        session: &AuthSession,
+        signed_in: &SignedIn,
+    ) -> Result<(), StoreError> {
+        let replaced = match session.signed_in().await? {
+            Some(_) => session.id(),
+            None => None,
+        };
+        session.begin(signed_in).await?;
+        if let Some(id) = replaced {
+            self.publish_end(&id).await;
+        }
+        Ok(())
+    }
+
+    /// Signs out here: the record is deleted, the cookie removed, and the session's other tabs
+    /// told. Returns what was signed in, for the IdP's logout.
+    pub async fn sign_out(&self, session: &AuthSession) -> Result<Option<SignedIn>, StoreError> {
+        let signed_in = session.signed_in().await?;
+        let ended = session.id();
+        session.end().await?;
+        if let (Some(id), Some(_)) = (ended, &signed_in) {
+            self.publish_end(&id).await;
+        }
+        Ok(signed_in)
+    }
+
+    /// Ends the session, keeping `reason` for the next page.
+    pub async fn end(
+        &self,
+        session: &AuthSession,
+        reason: EndReason,
+    ) -> Result<Option<SignedIn>, StoreError> {
+        let ended = session.id();
+        session.end_with_reason(reason).await?;
+        if let Some(id) = ended {
+            self.publish_end(&id).await;
+        }
+        Ok(None)
+    }
+
+    async fn publish_end(&self, id: &tower_sessions::session::Id) {
+        self.events
+            .publish(AuthEvent::SessionEnded(SessionDigest::of(id)))
+            .await;
+    }
+
+    /// Runs `work` holding the session's refresh locks, with the session re-read from the store.
+    async fn locked<T>(
+        &self,
+        session: &AuthSession,
+        work: impl AsyncFnOnce(Option<SignedIn>) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let Some(id) = session.id() else {
+            return work(None).await;
+        };
+        let local = self.locks.get(id);
+        let _local = local.lock().await;
+        let shared = self
+            .backend
+            .lock(&format!("refresh:{id}"), LOCK_WAIT)
+            .await?;
+        let result = async {
+            session.reload().await?;
+            let signed_in = session.signed_in().await?;
+            work(signed_in).await
+        }
+        .await;
+        if let Some(shared) = shared {
+            shared.release().await;
+        }
+        result
+    }
+
+    /// Refreshes the tokens unless another request already did; `seen` is the access token the
+    /// caller found stale (expiring, or refused by the IdP). `None` when the session ended.
+    #[tracing::instrument(skip_all)]
+    pub async fn refresh(
+        &self,
+        session: &AuthSession,
+        seen: &str,
+    ) -> Result<Option<SignedIn>, StoreError> {
+        self.locked(session, async |current| {
+            let Some(mut signed_in) = current else { return Ok(None) };
+            let now = self.now();
+            if signed_in.tokens.access_token != seen && !signed_in.needs_refresh(now) {
+                tracing::debug!("another request already refreshed the tokens");
+                return Ok(Some(signed_in));
+            }
+            let Some(refresh_token) = signed_in.tokens.refresh_token.clone() else {
+                return self.keep_or_end(session, signed_in, now, EndReason::CannotRenew).await;
+            };
+            match self.redeem(&refresh_token, &signed_in.sub).await {
+                Ok(grant) => {
+                    let skew = self.config.refresh_skew.as_secs() as i64;
+                    let Some(tokens) = Tokens::from_grant(grant, Some(&signed_in.tokens), skew, now) else {
+                        return self.end(session, EndReason::RefreshRefused).await;
+                    };
+                    signed_in.tokens = tokens;
+                    signed_in.touched_at = now;
+                    session.update(&signed_in).await?;
+                    tracing::info!(sub = %signed_in.sub, "refreshed the access token");
+                    Ok(Some(signed_in))
+                }
+                Err(err) if err.ends_session() => {
+                    tracing::warn!(error = %crate::cause::chain(&err), code = err.code(), sub = %signed_in.sub, "refresh refused; ending the session");
+                    self.end(session, EndReason::RefreshRefused).await
+                }
+                Err(err) => {
+                    tracing::warn!(error = %crate::cause::chain(&err), code = err.code(), sub = %signed_in.sub, "refresh failed");
+                    self.keep_or_end(session, signed_in, now, EndReason::IdpUnavailable).await
+                }
+            }
+        })
+        .await
+    }
+
+    /// Writes the session again so that its idle timeout starts over.
+    pub async fn touch(&self, session: &AuthSession) -> Result<Option<SignedIn>, StoreError> {
+        self.locked(session, async |current| {
+            let Some(mut signed_in) = current else {
+                return Ok(None);
+            };
+            signed_in.touched_at = self.now();
+            session.update(&signed_in).await?;
+            Ok(Some(signed_in))
+        })
+        .await
+    }
+
+    /// The token endpoint, retried while it is unreachable or failing (never when it refuses,
+    /// misunderstands, or answers something invalid).
+    async fn redeem(&self, refresh_token: &str, sub: &str) -> Result<Grant, OidcError> {
+        let mut attempt = 1;
+        loop {
+            match self.oidc.refresh(refresh_token, sub).await {
+                Err(err) if err.is_retryable() && attempt < REFRESH_ATTEMPTS => {
+                    tracing::info!(attempt, error = %crate::cause::chain(&err), "token endpoint failed; retrying the refresh");
+                    tokio::time::sleep(Duration::from_millis(250 * 2u64.pow(attempt))).await;
+                    attempt += 1;
+                }
+                result => return result,
+            }
+        }
+    }
+
+    /// With the IdP unavailable, a token that has not expired yet is still good to use.
+    async fn keep_or_end(
+        &self,
+        session: &AuthSession,
+        signed_in: SignedIn,
+        now: UnixTime,
+        reason: EndReason,
+    ) -> Result<Option<SignedIn>, StoreError> {
+        if signed_in.access_token_expired(now) {
+            self.end(session, reason).await
+        } else {
+            Ok(Some(signed_in))
+        }
+    }
+
+    /// scim2/Me with the session's token; on a 401 the token is refreshed and the call made once
+    /// more. A session that ended on the way says why.
+    pub async fn me_with_refresh(&self, session: &AuthSession) -> Result<MeResponse, AppError> {
+        let signed_in = self.current(session).await.map_err(store_unavailable)?;
+        let Some(signed_in) = signed_in else {
+            return Err(ended(session).await);
+        };
+        let first = self.scim.me(&signed_in.tokens.access_token).await?;
+        if first.status != 401 {
+            return Ok(first);
+        }
+        tracing::info!("scim2/Me refused the access token; refreshing once");
+        match self
+            .refresh(session, &signed_in.tokens.access_token)
+            .await
+            .map_err(store_unavailable)?
+        {
+            Some(fresh) if fresh.tokens.access_token != signed_in.tokens.access_token => {
+                self.scim.me(&fresh.tokens.access_token).await
+            }
+            // The IdP could not be asked (it is down) but the token has not expired: its 401 stands.
+            Some(_) => Ok(first),
+            None => Err(ended(session).await),
+        }
+    }
+}
+
+/// The store failed: logged here, a 503 for the caller.
+pub fn store_unavailable(err: StoreError) -> AppError {
+    tracing::error!(error = %crate::cause::chain(&err), "session store unavailable");
+    AppError::StoreUnavailable
+}
+
+/// Why there is no session: the reason it just ended, or simply that nobody signed in.
+async fn ended(session: &AuthSession) -> AppError {
+    match session.peek_end_reason().await {
+        Ok(Some(reason)) => AppError::SessionEnded(reason),
+        _ => AppError::NotSignedIn,
+    }
+}
