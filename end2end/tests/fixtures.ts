@@ -28,13 +28,16 @@ export type IdpOptions = {
 export const test = base.extend<{ idp: IdpOptions; failOnPanics: void }>({
   idp: [{ origin: '', org: '', username: '', password: '', givenName: '', familyName: '', email: '', tokenInBrowser: true, backchannelLogout: false }, { option: true }],
   // Every test fails if the page throws or the wasm panics (a hydration error, say), even when
-  // what the test looks at happens to be right in the server-rendered HTML.
+  // what the test looks at happens to be right in the server-rendered HTML, and if the app's
+  // Content-Security-Policy blocks anything on the app's pages (a script, the wasm, a fetch).
   failOnPanics: [
-    async ({ page }, use) => {
+    async ({ page, baseURL }, use) => {
       const problems: string[] = [];
       page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
       page.on('console', (message) => {
         if (message.type() === 'error' && message.text().includes('panicked at')) problems.push(message.text());
+        const onApp = page.url().startsWith(baseURL!) || message.location().url.startsWith(baseURL!);
+        if (onApp && message.text().includes('Content Security Policy')) problems.push(`CSP: ${message.text()}`);
       });
       await use();
       expect(problems, 'the page threw or panicked').toEqual([]);

@@ -78,6 +78,31 @@ test('links change the page without reloading the document, and Back returns wit
   expect(await windowMark(page)).toBe('still here');
 });
 
+test('every page carries a nonce-based Content-Security-Policy that the hydrated app lives within', async ({ page, idp, baseURL }) => {
+  const home = await page.goto(paths.HOME);
+  const csp = home!.headers()['content-security-policy'] ?? '';
+  const nonce = /'nonce-([^']+)'/.exec(csp)?.[1];
+  expect(nonce, csp).toBeTruthy();
+  expect(csp).toContain("frame-ancestors 'none'");
+  expect(csp).not.toContain('unsafe-inline');
+  // The page's scripts carry this response's nonce; the next response has another.
+  const scripts = await page.locator('script').evaluateAll((all) => all.map((s) => (s as HTMLScriptElement).nonce));
+  expect(scripts.length).toBeGreaterThan(0);
+  expect(scripts.every((n) => n === nonce)).toBe(true);
+  const again = await page.goto(paths.HOME);
+  expect(again!.headers()['content-security-policy']).not.toContain(nonce!);
+  // Signed in, the browser's own scim2/Me call and every server function go through (a blocked
+  // request fails the test through the fixture's CSP check).
+  await signIn(page, idp);
+  await hydrated(page);
+  await byId(page, ids.NAV_CLIENT_PROFILE).click();
+  await expect(byId(page, ids.PROFILE_GIVEN_NAME)).toHaveText(idp.givenName);
+  await byId(page, ids.GO_HOME).click();
+  await byId(page, ids.NAV_SERVER_PROFILE).click();
+  await expect(byId(page, ids.PROFILE_GIVEN_NAME)).toHaveText(idp.givenName);
+  await expect(page).toHaveURL(`${baseURL}${paths.SERVER_PROFILE}`);
+});
+
 test('on a client-side navigation the protected page checks the session first, and shows it', async ({ page, idp, baseURL }) => {
   await signIn(page, idp);
   await hydrated(page);

@@ -55,7 +55,7 @@ fn service(runtime: &tokio::runtime::Runtime) -> (Arc<AuthService>, Arc<AnyStore
         .block_on(EventBus::start(backend.clone()))
         .expect("event bus");
     let auth = AuthService::new(Arc::new(config), oidc, scim, backend, events, clock);
-    (Arc::new(auth), store)
+    (auth, store)
 }
 
 fn signed_in(now: i64) -> SignedIn {
@@ -76,6 +76,7 @@ fn signed_in(now: i64) -> SignedIn {
         },
         signed_in_at: now,
         touched_at: now,
+        refreshed_at: None,
     }
 }
 

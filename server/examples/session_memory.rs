@@ -67,6 +67,7 @@ async fn main() {
             },
             signed_in_at: 1_795_000_000,
             touched_at: 1_795_000_000,
+            refreshed_at: None,
         };
         session.begin(&signed_in).await.expect("store the session");
         ids.push(session.id());

@@ -117,6 +117,9 @@ pub enum ConfigError {
     },
     #[error("{name} is malformed: {reason}")]
     Invalid { name: &'static str, reason: String },
+    /// A variable is required in this situation (the text says which).
+    #[error("{name} is required: {why}")]
+    Required { name: &'static str, why: String },
 }
 
 fn invalid(name: &'static str, reason: impl fmt::Display) -> ConfigError {
@@ -268,6 +271,19 @@ impl Env {
             .as_deref()
             .map(|url| Url::parse(url).map_err(|e| invalid("ASGARDEO_ME_ENDPOINT", e)))
             .transpose()?;
+        if let Some(url) = &me_endpoint {
+            // The access token travels there: plain http only on this machine.
+            match url.scheme() {
+                "https" => {}
+                "http" if is_loopback(url) => {}
+                _ => {
+                    return Err(invalid(
+                        "ASGARDEO_ME_ENDPOINT",
+                        "must be https (http is allowed only on a loopback address)",
+                    ))
+                }
+            }
+        }
 
         let provider = match &self.auth_asgardeo_issuer {
             Some(issuer) => {
@@ -295,7 +311,7 @@ impl Env {
                     )?,
                 }
             }
-            None => self.development_idp(&auth_url)?,
+            None => self.development_idp(&auth_url, listen)?,
         };
 
         let auth_secret = match (&self.auth_secret, &provider) {
@@ -363,19 +379,21 @@ impl Env {
     }
 
     /// No issuer: the development IdP, where this build has it and the app is on loopback.
-    fn development_idp(&self, auth_url: &Url) -> Result<Provider, ConfigError> {
+    fn development_idp(&self, auth_url: &Url, listen: SocketAddr) -> Result<Provider, ConfigError> {
         #[cfg(feature = "dev-idp")]
         {
-            if !is_loopback(auth_url) {
-                return Err(invalid(
-                    "AUTH_URL",
-                    format!(
-                        "{auth_url} is not a loopback address; the built-in development IdP \
-                         (used because AUTH_ASGARDEO_ISSUER is not set) only runs on localhost. \
-                         Set AUTH_ASGARDEO_ISSUER, AUTH_ASGARDEO_ID and AUTH_ASGARDEO_SECRET to \
-                         use a real identity provider."
+            // Both: a loopback AUTH_URL on a server listening on every interface would still
+            // serve the development IdP's sign-ins to the network.
+            if !is_loopback(auth_url) || !listen.ip().is_loopback() {
+                return Err(ConfigError::Required {
+                    name: "AUTH_ASGARDEO_ISSUER",
+                    why: format!(
+                        "the built-in development IdP (used when no issuer is set) runs only when \
+                         AUTH_URL and LEPTOS_SITE_ADDR are both loopback, and here AUTH_URL is \
+                         {auth_url} and LEPTOS_SITE_ADDR is {listen}. Set AUTH_ASGARDEO_ISSUER, \
+                         AUTH_ASGARDEO_ID and AUTH_ASGARDEO_SECRET to use a real identity provider."
                     ),
-                ));
+                });
             }
             let dev = &self.dev_idp;
             Ok(Provider::Dev(DevIdpConfig {
@@ -388,7 +406,7 @@ impl Env {
         }
         #[cfg(not(feature = "dev-idp"))]
         {
-            let _ = (auth_url, &self.dev_idp);
+            let _ = (auth_url, listen, &self.dev_idp);
             Err(ConfigError::Missing {
                 name: "AUTH_ASGARDEO_ISSUER",
                 why: " (this build has no development IdP; set AUTH_ASGARDEO_ISSUER, \
@@ -695,9 +713,41 @@ mod tests {
     #[test]
     fn development_idp_refuses_a_public_auth_url() {
         let err = error_of(&[("AUTH_URL", "https://app.example.com")]);
-        assert!(err.starts_with("AUTH_URL is malformed"), "{err}");
+        assert!(err.starts_with("AUTH_ASGARDEO_ISSUER is required"), "{err}");
         assert!(err.contains("loopback"), "{err}");
         assert!(load(&[("AUTH_URL", "http://127.0.0.1:3000")]).is_ok());
+    }
+
+    #[cfg(feature = "dev-idp")]
+    #[test]
+    fn development_idp_refuses_to_listen_beyond_loopback() {
+        for addr in ["0.0.0.0:3000", "192.0.2.7:3000", "[::]:3000"] {
+            let err = error_of(&[
+                ("LEPTOS_SITE_ADDR", addr),
+                ("AUTH_URL", "http://localhost:3000"),
+            ]);
+            assert!(
+                err.starts_with("AUTH_ASGARDEO_ISSUER is required"),
+                "{addr}: {err}"
+            );
+        }
+        assert!(load(&[("LEPTOS_SITE_ADDR", "127.0.0.1:3000")]).is_ok());
+        assert!(load(&[("LEPTOS_SITE_ADDR", "[::1]:3000")]).is_ok());
+    }
+
+    #[test]
+    fn the_me_endpoint_must_be_https_except_on_loopback() {
+        let mut vars = ASGARDEO.to_vec();
+        vars.push(("ASGARDEO_ME_ENDPOINT", "http://scim.example.com/scim2/Me"));
+        let err = error_of(&vars);
+        assert!(
+            err.starts_with("ASGARDEO_ME_ENDPOINT is malformed"),
+            "{err}"
+        );
+        assert!(err.contains("https"), "{err}");
+        vars.pop();
+        vars.push(("ASGARDEO_ME_ENDPOINT", "http://127.0.0.1:8080/scim2/Me"));
+        assert!(load(&vars).is_ok());
     }
 
     #[test]

@@ -20,7 +20,7 @@ use crate::{
 use anyhow::Context;
 use app::{auth::ssr::Backend, shell, App};
 use axum::{
-    extract::Request,
+    extract::{Request, State},
     http::{header, HeaderValue},
     middleware::{from_fn, from_fn_with_state},
     Router,
@@ -118,15 +118,15 @@ impl Application {
         tracing::info!(store = backend.name(), "sessions ready");
         let events = EventBus::start(backend.clone()).await?;
         let config = Arc::new(config);
-        let auth = Arc::new(AuthService::new(
+        let auth = AuthService::new(
             config,
             oidc,
             ScimClient::new(http, me_endpoint),
             backend,
             events.clone(),
             clock,
-        ));
-        let router = router(auth, leptos_options)?;
+        );
+        let router = router(auth, leptos_options, &issuer)?;
         Ok(Application {
             listener,
             router,
@@ -175,7 +175,17 @@ impl Application {
     }
 }
 
-fn router(auth: Arc<AuthService>, leptos_options: LeptosOptions) -> anyhow::Result<Router> {
+fn router(
+    auth: Arc<AuthService>,
+    leptos_options: LeptosOptions,
+    issuer: &Url,
+) -> anyhow::Result<Router> {
+    let csp = Arc::new(ContentSecurityPolicy::new(
+        &auth.config().auth_url,
+        auth.scim().me_endpoint(),
+        issuer,
+        &leptos_options,
+    ));
     let state = AppState {
         leptos_options: leptos_options.clone(),
         auth: auth.clone(),
@@ -192,9 +202,18 @@ fn router(auth: Arc<AuthService>, leptos_options: LeptosOptions) -> anyhow::Resu
 
     let store = AnyStore(auth.backend_handle());
     let origin = AppOrigin(auth.config().origin().into());
+    let secure = auth.config().secure_cookies();
     let session_layer = session_layer(auth.config(), store)?;
     let backend: Backend = auth;
-    let context = move || provide_context(backend.clone());
+    let context = move || {
+        provide_context(backend.clone());
+        // The nonce this response's Content-Security-Policy allows, for the scripts Leptos writes.
+        let nonce = use_context::<http::request::Parts>()
+            .and_then(|parts| parts.extensions.get::<CspNonce>().cloned());
+        if let Some(CspNonce(nonce)) = nonce {
+            provide_context(leptos::nonce::Nonce::from_value(nonce));
+        }
+    };
     let routes = generate_route_list(App);
     let router = Router::new()
         .merge(auth::router())
@@ -207,7 +226,13 @@ fn router(auth: Arc<AuthService>, leptos_options: LeptosOptions) -> anyhow::Resu
         .layer(from_fn_with_state(origin, auth::csrf::refuse_cross_site))
         .layer(from_fn_with_state(leptos_options, render_error_pages))
         .layer(from_fn(no_store_unless_static))
+        .layer(from_fn_with_state(csp, content_security_policy))
         .layer(session_layer)
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::STRICT_TRANSPORT_SECURITY,
+            // Only when AUTH_URL is https: browsers then never try plain http for a year.
+            secure.then(|| HeaderValue::from_static("max-age=31536000; includeSubDomains")),
+        ))
         .layer(SetResponseHeaderLayer::if_not_present(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
         .layer(SetResponseHeaderLayer::if_not_present(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
         .layer(SetResponseHeaderLayer::if_not_present(
@@ -253,6 +278,63 @@ fn session_layer(
         .with_secure(config.secure_cookies())
         .with_expiry(Expiry::OnInactivity(idle))
         .with_private(key))
+}
+
+/// The nonce of one response's Content-Security-Policy.
+#[derive(Clone)]
+struct CspNonce(Arc<str>);
+
+/// The policy, less its per-response nonce: scripts only from this origin and with the nonce
+/// (and wasm), connections only to this origin and scim2/Me's, forms only to this origin and the
+/// IdP's (sign-out continues there), no framing, no plugins, no `<base>`.
+struct ContentSecurityPolicy {
+    connect_src: String,
+    form_action: String,
+}
+
+impl ContentSecurityPolicy {
+    fn new(auth_url: &Url, me_endpoint: &Url, issuer: &Url, options: &LeptosOptions) -> Self {
+        let origin = |url: &Url| url.origin().ascii_serialization();
+        let mut connect_src = format!("'self' {}", origin(me_endpoint));
+        // `make dev`: the live-reload socket of `cargo leptos watch`.
+        if std::env::var_os("LEPTOS_WATCH").is_some() {
+            let port = options.reload_external_port.unwrap_or(options.reload_port);
+            connect_src.push_str(&format!(" ws://localhost:{port} ws://127.0.0.1:{port}"));
+        }
+        let _ = auth_url;
+        ContentSecurityPolicy {
+            connect_src,
+            form_action: format!("'self' {}", origin(issuer)),
+        }
+    }
+
+    fn header(&self, nonce: &str) -> Option<HeaderValue> {
+        HeaderValue::from_str(&format!(
+            "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; \
+             connect-src {}; img-src 'self' data:; style-src 'self'; font-src 'self'; \
+             object-src 'none'; base-uri 'none'; form-action {}; frame-ancestors 'none'",
+            self.connect_src, self.form_action
+        ))
+        .ok()
+    }
+}
+
+/// A fresh nonce per request, handed to the page (see the Leptos context in [`router`]) and
+/// named in the response's `Content-Security-Policy`.
+async fn content_security_policy(
+    State(csp): State<Arc<ContentSecurityPolicy>>,
+    mut request: Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let nonce: Arc<str> = crate::random_token(16).into();
+    request.extensions_mut().insert(CspNonce(nonce.clone()));
+    let mut response = next.run(request).await;
+    if let Some(value) = csp.header(&nonce) {
+        response
+            .headers_mut()
+            .insert(header::CONTENT_SECURITY_POLICY, value);
+    }
+    response
 }
 
 /// `Cache-Control: no-store` on every response but the static files (`/pkg/…`, the favicon) —

@@ -1,5 +1,7 @@
 //! No token, code, secret, password or cookie value in any log line, at any level up to DEBUG,
-//! through a sign-in, both profile pages, a forged callback, a failed login and a sign-out.
+//! through a sign-in, both profile pages, a token refresh, a forged callback, a failed login and
+//! a sign-out, with sessions in a Redis that needs a password; then against an IdP whose client
+//! secret and refresh tokens the test knows, through a sign-in, two refreshes and a sign-out.
 //!
 //! A separate test binary: it installs a global subscriber that captures every log line.
 
@@ -48,9 +50,13 @@ async fn secrets_never_reach_the_logs() {
         format!(r#"[{{"username":"alice","password":"{PASSWORD}","given_name":"Alice","family_name":"Liddell","email":"alice@example.com"}}]"#),
     )
     .unwrap();
+    const REDIS_PASSWORD: &str = "redis-pass-0e7c1f9a";
+    let redis = helpers::redis::RedisServer::start_with(&["--requirepass", REDIS_PASSWORD]).await;
+    let store = format!("redis://:{REDIS_PASSWORD}@127.0.0.1:{}", redis.port());
     let app = spawn_app(&[
         ("AUTH_SECRET", AUTH_SECRET),
         ("DEV_IDP_USERS", users.to_str().unwrap()),
+        ("SESSION_STORE", &store),
     ])
     .await;
 
@@ -121,6 +127,22 @@ async fn secrets_never_reach_the_logs() {
         StatusCode::OK
     );
 
+    // A refresh: the access token (an hour) is within the refresh skew (a minute) of its end.
+    app.clock.advance(std::time::Duration::from_secs(3600 - 50));
+    let session = session_json(&app, &app.browser).await;
+    let refreshed = match session["access_token"].as_str() {
+        Some(token) => token.to_owned(),
+        None => {
+            let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+            let refresh: Vec<&str> = logs
+                .lines()
+                .filter(|l| l.contains("refresh") || l.contains("WARN") || l.contains("ERROR"))
+                .collect();
+            panic!("not refreshed: {session}\n{refresh:#?}");
+        }
+    };
+    assert_ne!(refreshed, access_token, "refreshed");
+
     // A forged callback and a replay.
     let forged = app
         .browser
@@ -150,6 +172,36 @@ async fn secrets_never_reach_the_logs() {
     let id_token = query_param(&location(&out), "id_token_hint").unwrap();
     let _ = app.browser.get(location(&out)).send().await.unwrap();
 
+    // Against an IdP whose client secret and refresh tokens the test can see.
+    let hostile = helpers::hostile::HostileIdp::start().await;
+    let env = hostile.app_env();
+    let vars: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let second = spawn_app(&vars).await;
+    hostile.misbehave(helpers::hostile::Behaviour {
+        expires_in: Some(600),
+        ..Default::default()
+    });
+    let signed_in = helpers::hostile::attempt(&second, &second.browser, "/").await;
+    assert_eq!(signed_in.status(), StatusCode::SEE_OTHER);
+    let mut refresh_tokens = vec![hostile.latest_refresh_token().unwrap()];
+    for _ in 0..2 {
+        second
+            .clock
+            .advance(std::time::Duration::from_secs(600 - 50));
+        assert_eq!(
+            session_json(&second, &second.browser).await["user"]["email"],
+            "mallory"
+        );
+        refresh_tokens.push(hostile.latest_refresh_token().unwrap());
+    }
+    assert_eq!(hostile.refresh_hits(), 2);
+    second
+        .browser
+        .post(second.url("/api/auth/signout"))
+        .send()
+        .await
+        .unwrap();
+
     std::fs::remove_file(&users).ok();
     let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
     assert!(logs.contains("signed in"), "the logs were captured: {logs}");
@@ -159,6 +211,8 @@ async fn secrets_never_reach_the_logs() {
     );
     for (what, secret) in [
         ("access token", access_token.as_str()),
+        ("refreshed access token", refreshed.as_str()),
+        ("Redis password", REDIS_PASSWORD),
         ("ID token", id_token.as_str()),
         ("ID token signature", id_token.rsplit('.').next().unwrap()),
         ("authorization code", code.as_str()),
@@ -170,6 +224,10 @@ async fn secrets_never_reach_the_logs() {
         ("password", PASSWORD),
         ("wrong password", "wrong-password-xyz"),
         ("login form key", key.as_str()),
+        ("client secret", helpers::hostile::CLIENT_SECRET),
+        ("refresh token", refresh_tokens[0].as_str()),
+        ("rotated refresh token", refresh_tokens[1].as_str()),
+        ("second rotated refresh token", refresh_tokens[2].as_str()),
     ] {
         let leaks: Vec<&str> = logs.lines().filter(|l| l.contains(secret)).collect();
         assert!(

@@ -19,6 +19,9 @@ use axum::{
 use serde::Deserialize;
 use std::{sync::Arc, time::Duration};
 
+/// Clock skew added to a logout token's remaining lifetime for its `jti` record.
+const JTI_SKEW_SECS: u64 = 120;
+
 pub fn router() -> Router<AppState> {
     Router::new().route(paths::BACKCHANNEL_LOGOUT, post(backchannel_logout))
 }
@@ -63,7 +66,29 @@ async fn backchannel_logout(
     };
     // Marks outlive every session they could apply to.
     let keep = auth.config().session_max_age + Duration::from_secs(60);
-    match auth.backend().claim_once(&claims.jti, keep).await {
+    // The mark first: writing it twice is harmless, so when it fails the IdP's retry must not
+    // be refused as a replay. Then the jti, for as long as the token could be presented.
+    let key = claims.key;
+    let logged_out_at = claims.issued_at.min(auth.now());
+    if let Err(err) = auth
+        .backend()
+        .mark_logged_out(&key, logged_out_at, keep)
+        .await
+    {
+        tracing::error!(error = %err, "back-channel logout: session backend unavailable");
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [(header::RETRY_AFTER, "5")],
+        )
+            .into_response();
+    }
+    let jti_lifetime =
+        claims.expires_at.saturating_sub(logged_out_at).max(0) as u64 + JTI_SKEW_SECS;
+    match auth
+        .backend()
+        .claim_once(&claims.jti, Duration::from_secs(jti_lifetime))
+        .await
+    {
         Ok(true) => {}
         Ok(false) => {
             return refuse(
@@ -79,20 +104,6 @@ async fn backchannel_logout(
             )
                 .into_response();
         }
-    }
-    let key = claims.key;
-    let logged_out_at = auth.now();
-    if let Err(err) = auth
-        .backend()
-        .mark_logged_out(&key, logged_out_at, keep)
-        .await
-    {
-        tracing::error!(error = %err, "back-channel logout: session backend unavailable");
-        return (
-            StatusCode::SERVICE_UNAVAILABLE,
-            [(header::RETRY_AFTER, "5")],
-        )
-            .into_response();
     }
     tracing::info!(
         by_sid = matches!(key, LogoutKey::Sid(_)),

@@ -27,6 +27,12 @@ pub struct LogoutClaims {
     /// Whom it logs out: the IdP session (`sid`) when named, else every session of `sub`.
     pub key: LogoutKey,
     pub jti: String,
+    /// Unix time after which the token is refused anyway (its `exp`): its `jti` need not be
+    /// remembered longer than that, plus the skew.
+    pub expires_at: i64,
+    /// When the IdP logged the user out (`iat`): the mark's time, so that writing it again is
+    /// idempotent.
+    pub issued_at: i64,
 }
 
 /// What a logout token is checked against.
@@ -46,6 +52,8 @@ struct Header {
     kid: Option<String>,
     /// Extensions that must be understood (RFC 7515 §4.1.11): none are.
     crit: Option<Value>,
+    /// When present, `logout+jwt` (Back-Channel Logout 1.0 §2.4; explicit typing, RFC 8725).
+    typ: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -91,6 +99,12 @@ pub fn validate(raw: &str, expected: &Expected<'_>) -> Result<LogoutClaims, Chec
     };
     let header: Header = serde_json::from_slice(&decode(header, "header")?)
         .map_err(|_| invalid("the logout token's header is malformed"))?;
+    if let Some(typ) = &header.typ {
+        let typ = typ.to_ascii_lowercase();
+        if typ != "logout+jwt" && typ != "application/logout+jwt" {
+            return Err(invalid("the logout token's typ is not logout+jwt"));
+        }
+    }
     if header.crit.is_some() {
         return Err(invalid(
             "the logout token requires unknown extensions (crit)",
@@ -158,6 +172,8 @@ pub fn validate(raw: &str, expected: &Expected<'_>) -> Result<LogoutClaims, Chec
     Ok(LogoutClaims {
         key,
         jti: claims.jti,
+        expires_at: claims.exp as i64,
+        issued_at: claims.iat as i64,
     })
 }
 
@@ -293,8 +309,29 @@ mod tests {
             check(&token, &jwks(&[Some("k1")])),
             Ok(LogoutClaims {
                 key: LogoutKey::Sid("session-1".into()),
-                jti: "j-1".into()
+                jti: "j-1".into(),
+                expires_at: NOW as i64 + 120,
+                issued_at: NOW as i64,
             })
+        );
+    }
+
+    #[test]
+    fn a_token_typed_as_something_else_is_refused() {
+        for typ in ["JWT", "at+jwt", "secevent+jwt"] {
+            let token = sign(
+                json!({"alg": "RS256", "kid": "k1", "typ": typ}),
+                &good_claims(),
+            );
+            assert!(
+                matches!(check(&token, &jwks(&[Some("k1")])), Err(CheckError::Invalid(why)) if why.contains("typ")),
+                "{typ}"
+            );
+        }
+        let untyped = sign(json!({"alg": "RS256", "kid": "k1"}), &good_claims());
+        assert!(
+            check(&untyped, &jwks(&[Some("k1")])).is_ok(),
+            "typ is optional"
         );
     }
 

@@ -2,6 +2,9 @@
 
 use url::Url;
 
+/// Longest `callbackUrl` kept (it travels in the sign-in cookie); longer ones go home.
+pub const MAX_CALLBACK_URL: usize = 512;
+
 /// The path to return to after sign-in: `raw` if it is a same-origin relative path (or an
 /// absolute URL on `AUTH_URL`'s origin, as Auth.js accepts), otherwise `/`. Anything that a
 /// browser could read as another host (`//evil`, `/\evil`, `https://evil`) is refused.
@@ -11,7 +14,7 @@ pub fn safe_return_path(raw: Option<&str>, auth_url: &Url) -> String {
 }
 
 fn checked(raw: &str, auth_url: &Url) -> Option<String> {
-    if raw.is_empty() || raw.len() > 2048 {
+    if raw.is_empty() || raw.len() > MAX_CALLBACK_URL {
         return None;
     }
     // Browsers drop tabs and newlines inside URLs and treat `\` like `/`: refuse them outright
@@ -48,6 +51,16 @@ fn checked(raw: &str, auth_url: &Url) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_callback_url_over_512_bytes_goes_home() {
+        let base = Url::parse("http://localhost:3000").unwrap();
+        let fits = format!("/server-profile?q={}", "a".repeat(MAX_CALLBACK_URL - 18));
+        assert_eq!(fits.len(), MAX_CALLBACK_URL);
+        assert_eq!(safe_return_path(Some(&fits), &base), fits);
+        let long = format!("{fits}a");
+        assert_eq!(safe_return_path(Some(&long), &base), "/");
+    }
 
     fn check(raw: &str) -> String {
         safe_return_path(Some(raw), &Url::parse("http://localhost:3000").unwrap())

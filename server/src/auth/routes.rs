@@ -8,6 +8,7 @@
 
 use super::{
     oidc::{AuthorizationResponse, Grant, OidcError},
+    pending,
     redirect::safe_return_path,
     service::store_unavailable,
     session::{AuthSession, PendingLogin, SignedIn, Tokens},
@@ -57,11 +58,11 @@ pub struct SignInQuery {
     callback_url: Option<String>,
 }
 
-/// Starts a sign-in: fresh state, nonce and PKCE verifier, remembered in the server-side session.
+/// Starts a sign-in: fresh state, nonce and PKCE verifier, remembered in a sealed cookie (not on
+/// the server: a visitor who never signs in costs nothing).
 #[tracing::instrument(skip_all)]
 async fn sign_in(
     State(auth): State<Arc<AuthService>>,
-    session: AuthSession,
     headers: HeaderMap,
     Query(query): Query<SignInQuery>,
 ) -> Result<Response, AuthError> {
@@ -87,8 +88,13 @@ async fn sign_in(
         return_to,
         started_at: now,
     };
-    session.push_pending(pending, now).await?;
-    Ok(see_other(start.url.as_str()))
+    let mut list = auth.pending().read(&headers, now);
+    list.push(pending);
+    let mut response = see_other(start.url.as_str());
+    if let Some(cookie) = auth.pending().write(&list) {
+        response.headers_mut().append(header::SET_COOKIE, cookie);
+    }
+    Ok(response)
 }
 
 fn host_matches(headers: &HeaderMap, auth_url: &url::Url) -> bool {
@@ -109,19 +115,37 @@ fn host_matches(headers: &HeaderMap, auth_url: &url::Url) -> bool {
 async fn callback(
     State(auth): State<Arc<AuthService>>,
     session: AuthSession,
+    headers: HeaderMap,
     Query(response): Query<AuthorizationResponse>,
+) -> Response {
+    // Taken before anything else, and the cookie rewritten whatever happens next: each state is
+    // good for one callback only.
+    let mut list = auth.pending().read(&headers, auth.now());
+    let pending = response
+        .state
+        .as_deref()
+        .and_then(|state| pending::take(&mut list, state));
+    let mut answer = finish(&auth, &session, &response, pending)
+        .await
+        .into_response();
+    if let Some(cookie) = auth.pending().write(&list) {
+        answer.headers_mut().append(header::SET_COOKIE, cookie);
+    }
+    answer
+}
+
+async fn finish(
+    auth: &AuthService,
+    session: &AuthSession,
+    response: &AuthorizationResponse,
+    pending: Option<PendingLogin>,
 ) -> Result<Response, AuthError> {
-    // Taken (and saved) before anything else: each state is good for one callback only.
-    let pending = match response.state.as_deref() {
-        Some(state) => session.take_pending(state, auth.now()).await?,
-        None => None,
-    };
     let grant = auth
         .oidc()
-        .finish_sign_in(&response, pending.as_ref())
+        .finish_sign_in(response, pending.as_ref())
         .await?;
-    let signed_in = signed_in_from(&auth, grant).await?;
-    auth.begin(&session, &signed_in).await?;
+    let signed_in = signed_in_from(auth, grant).await?;
+    auth.begin(session, &signed_in).await?;
     tracing::info!(sub = %signed_in.sub, "signed in");
     let return_to = pending
         .map(|p| p.return_to)
@@ -161,6 +185,7 @@ async fn signed_in_from(auth: &AuthService, grant: Grant) -> Result<SignedIn, Au
         tokens,
         signed_in_at: now,
         touched_at: now,
+        refreshed_at: None,
     })
 }
 

@@ -7,35 +7,52 @@
 //! its tokens are used and the IdP is not called. Otherwise the refresh token is redeemed and the
 //! new tokens (a rotated refresh token included) are saved before the locks are released, so the
 //! old refresh token is never used again.
+//!
+//! The refresh runs as a task of its own that the request awaits: a request cancelled midway
+//! (timeout, client gone) cannot split redeeming the refresh token from saving the rotated one,
+//! and the locks are always released. It is bounded: [`LOCK_WAIT`] plus [`REFRESH_BUDGET`] stay
+//! below the server's request timeout. Refreshes on demand (a browser's scim2/Me call refused)
+//! happen at most once per [`MIN_REFRESH_INTERVAL`] per session.
 
 use super::{
     events::{AuthEvent, EventBus, SessionDigest},
     oidc::{Grant, OidcClient, OidcError},
-    refresh::SessionLocks,
+    pending::PendingCookie,
     scim::{MeResponse, ScimClient},
     session::{AuthSession, SignedIn, StoreError, Tokens},
 };
 use crate::{
     clock::{SharedClock, UnixTime},
     config::Config,
-    sessions::SessionBackend,
+    sessions::{digest, IdLocks, SessionBackend},
 };
 use app::error::{AppError, EndReason};
-use std::{sync::Arc, time::Duration};
+use std::{
+    sync::{Arc, Weak},
+    time::Duration,
+};
 
 /// How long a request waits for another one's refresh before giving up with a 503.
-const LOCK_WAIT: Duration = Duration::from_secs(30);
+pub const LOCK_WAIT: Duration = Duration::from_secs(15);
+/// The most one refresh may take, retries and back-off included (with [`LOCK_WAIT`], below the
+/// 60 s request timeout).
+pub const REFRESH_BUDGET: Duration = Duration::from_secs(40);
 /// Attempts at the token endpoint when it is unreachable or failing (not when it refuses).
 const REFRESH_ATTEMPTS: u32 = 3;
+/// Shortest time between two refreshes of one session that its tokens did not need.
+pub const MIN_REFRESH_INTERVAL: i64 = 10;
 
 pub struct AuthService {
     config: Arc<Config>,
     oidc: OidcClient,
     scim: ScimClient,
     backend: Arc<SessionBackend>,
-    locks: SessionLocks,
+    locks: IdLocks,
     events: Arc<EventBus>,
     clock: SharedClock,
+    pending: PendingCookie,
+    /// Itself, for the tasks it spawns.
+    me: Weak<AuthService>,
 }
 
 impl AuthService {
@@ -46,16 +63,24 @@ impl AuthService {
         backend: Arc<SessionBackend>,
         events: Arc<EventBus>,
         clock: SharedClock,
-    ) -> Self {
-        AuthService {
+    ) -> Arc<Self> {
+        let pending = PendingCookie::new(&config.auth_secret, config.secure_cookies());
+        Arc::new_cyclic(|me| AuthService {
             config,
             oidc,
             scim,
             backend,
-            locks: SessionLocks::default(),
+            locks: IdLocks::default(),
             events,
             clock,
-        }
+            pending,
+            me: me.clone(),
+        })
+    }
+
+    /// The sealed cookie that holds sign-ins in progress.
+    pub fn pending(&self) -> &PendingCookie {
+        &self.pending
     }
 
     pub fn config(&self) -> &Config {
@@ -234,9 +259,10 @@ impl AuthService {
         };
         let local = self.locks.get(id);
         let _local = local.lock().await;
+        // The lock's name never carries the session id (it shows in errors and logs).
         let shared = self
             .backend
-            .lock(&format!("refresh:{id}"), LOCK_WAIT)
+            .lock(&format!("refresh:{}", digest(&id)), LOCK_WAIT)
             .await?;
         let result = async {
             session.reload().await?;
@@ -252,8 +278,27 @@ impl AuthService {
 
     /// Refreshes the tokens unless another request already did; `seen` is the access token the
     /// caller found stale (expiring, or refused by the IdP). `None` when the session ended.
+    ///
+    /// Runs as its own task: if the caller is cancelled, the refresh still finishes, saves the
+    /// rotated tokens and releases its locks.
     #[tracing::instrument(skip_all)]
     pub async fn refresh(
+        &self,
+        session: &AuthSession,
+        seen: &str,
+    ) -> Result<Option<SignedIn>, StoreError> {
+        let Some(me) = self.me.upgrade() else {
+            return self.refresh_now(session, seen).await;
+        };
+        let (session, seen) = (session.clone(), seen.to_owned());
+        let task = tokio::spawn(async move { me.refresh_now(&session, &seen).await });
+        match task.await {
+            Ok(result) => result,
+            Err(err) => std::panic::resume_unwind(err.into_panic()),
+        }
+    }
+
+    async fn refresh_now(
         &self,
         session: &AuthSession,
         seen: &str,
@@ -263,6 +308,13 @@ impl AuthService {
             let now = self.now();
             if signed_in.tokens.access_token != seen && !signed_in.needs_refresh(now) {
                 tracing::debug!("another request already refreshed the tokens");
+                return Ok(Some(signed_in));
+            }
+            let recently = signed_in
+                .refreshed_at
+                .is_some_and(|at| now - at < MIN_REFRESH_INTERVAL);
+            if recently && !signed_in.needs_refresh(now) {
+                tracing::info!("refreshed moments ago; keeping the current tokens");
                 return Ok(Some(signed_in));
             }
             let Some(refresh_token) = signed_in.tokens.refresh_token.clone() else {
@@ -276,6 +328,7 @@ impl AuthService {
                     };
                     signed_in.tokens = tokens;
                     signed_in.touched_at = now;
+                    signed_in.refreshed_at = Some(now);
                     session.update(&signed_in).await?;
                     tracing::info!(sub = %signed_in.sub, "refreshed the access token");
                     Ok(Some(signed_in))
@@ -307,19 +360,26 @@ impl AuthService {
     }
 
     /// The token endpoint, retried while it is unreachable or failing (never when it refuses,
-    /// misunderstands, or answers something invalid).
+    /// misunderstands, or answers something invalid), within [`REFRESH_BUDGET`].
     async fn redeem(&self, refresh_token: &str, sub: &str) -> Result<Grant, OidcError> {
-        let mut attempt = 1;
-        loop {
-            match self.oidc.refresh(refresh_token, sub).await {
-                Err(err) if err.is_retryable() && attempt < REFRESH_ATTEMPTS => {
-                    tracing::info!(attempt, error = %crate::cause::chain(&err), "token endpoint failed; retrying the refresh");
-                    tokio::time::sleep(Duration::from_millis(250 * 2u64.pow(attempt))).await;
-                    attempt += 1;
+        let attempts = async {
+            let mut attempt = 1;
+            loop {
+                match self.oidc.refresh(refresh_token, sub).await {
+                    Err(err) if err.is_retryable() && attempt < REFRESH_ATTEMPTS => {
+                        tracing::info!(attempt, error = %crate::cause::chain(&err), "token endpoint failed; retrying the refresh");
+                        tokio::time::sleep(Duration::from_millis(250 * 2u64.pow(attempt))).await;
+                        attempt += 1;
+                    }
+                    result => return result,
                 }
-                result => return result,
             }
-        }
+        };
+        tokio::time::timeout(REFRESH_BUDGET, attempts)
+            .await
+            .unwrap_or(Err(OidcError::TokenEndpoint(
+                super::oidc::EndpointError::Http(super::http::HttpError::Timeout),
+            )))
     }
 
     /// With the IdP unavailable, a token that has not expired yet is still good to use.

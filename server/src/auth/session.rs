@@ -1,20 +1,15 @@
 //! The typed server-side session: what a sign-in in progress remembers, and what a signed-in
 //! session holds (tokens and the user's claims). The browser only ever holds the session id.
 
+use crate::sessions::REVISION_KEY;
 use app::{auth::SessionUser, error::EndReason};
 use axum::{extract::FromRequestParts, http::request::Parts};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use tower_sessions::Session;
 
-const PENDING: &str = "oidc.pending";
 const SIGNED_IN: &str = "auth";
 const FLASH: &str = "flash";
-
-/// Sign-ins in progress that one browser may have at once (several tabs).
-const MAX_PENDING: usize = 4;
-/// How long the IdP may take to send the user back.
-pub const PENDING_TTL_SECS: i64 = 10 * 60;
 
 /// The session store could not be read or written.
 #[derive(Debug, thiserror::Error)]
@@ -25,7 +20,8 @@ pub enum StoreError {
     Backend(#[from] crate::sessions::BackendError),
 }
 
-/// What the callback needs to finish a sign-in this browser started.
+/// What the callback needs to finish a sign-in this browser started (kept in the browser, sealed:
+/// see [`pending`](super::pending)).
 #[derive(Clone, Serialize, Deserialize)]
 pub struct PendingLogin {
     pub state: String,
@@ -79,6 +75,9 @@ pub struct SignedIn {
     pub signed_in_at: i64,
     /// Unix seconds of the last write; the idle timeout counts from here.
     pub touched_at: i64,
+    /// Unix seconds of the last refresh, if any: refreshes on demand are spaced out.
+    #[serde(default)]
+    pub refreshed_at: Option<i64>,
 }
 
 impl SignedIn {
@@ -163,7 +162,12 @@ impl AuthSession {
         Ok(())
     }
 
+    /// Writes the session with the next revision; the store refuses to overwrite a newer one
+    /// and never brings back a session that ended (see [`crate::sessions`]). Call it with the
+    /// session freshly reloaded, under the session's lock.
     pub async fn update(&self, signed_in: &SignedIn) -> Result<(), StoreError> {
+        let revision: u64 = self.0.get(REVISION_KEY).await?.unwrap_or(0);
+        self.0.insert(REVISION_KEY, revision + 1).await?;
         self.0.insert(SIGNED_IN, signed_in).await?;
         self.0.save().await?;
         Ok(())
@@ -195,47 +199,6 @@ impl AuthSession {
         let value = self.0.remove_value(FLASH).await?;
         Ok(value.and_then(|v| serde_json::from_value(v).ok()))
     }
-
-    /// Remembers a sign-in in progress (dropping expired ones and the oldest beyond the limit).
-    pub async fn push_pending(&self, pending: PendingLogin, now: i64) -> Result<(), StoreError> {
-        let mut list: Vec<PendingLogin> = self.0.get(PENDING).await?.unwrap_or_default();
-        list.retain(|p| now - p.started_at < PENDING_TTL_SECS);
-        list.push(pending);
-        if list.len() > MAX_PENDING {
-            list.drain(..list.len() - MAX_PENDING);
-        }
-        self.0.insert(PENDING, list).await?;
-        self.0.save().await?;
-        Ok(())
-    }
-
-    /// Removes and returns the sign-in started with `state`, saved at once so that a replayed
-    /// callback finds nothing.
-    pub async fn take_pending(
-        &self,
-        state: &str,
-        now: i64,
-    ) -> Result<Option<PendingLogin>, StoreError> {
-        let mut list: Vec<PendingLogin> = self.0.get(PENDING).await?.unwrap_or_default();
-        let found = list
-            .iter()
-            .position(|p| constant_time_eq(p.state.as_bytes(), state.as_bytes()))
-            .map(|i| list.remove(i))
-            .filter(|p| now - p.started_at < PENDING_TTL_SECS);
-        if found.is_some() {
-            if list.is_empty() {
-                self.0.remove_value(PENDING).await?;
-            } else {
-                self.0.insert(PENDING, list).await?;
-            }
-            self.0.save().await?;
-        }
-        Ok(found)
-    }
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 #[cfg(test)]
@@ -260,12 +223,5 @@ mod tests {
         };
         let text = format!("{tokens:?} {pending:?}");
         assert!(!text.contains("secret"), "{text}");
-    }
-
-    #[test]
-    fn constant_time_eq_compares_whole_strings() {
-        assert!(constant_time_eq(b"abc", b"abc"));
-        assert!(!constant_time_eq(b"abc", b"abd"));
-        assert!(!constant_time_eq(b"abc", b"ab"));
     }
 }

@@ -63,11 +63,22 @@ impl MemoryBackend {
     }
 }
 
+/// Most sessions the memory store holds; beyond it new sign-ins get a 503 (only signed-in users
+/// create sessions, so reaching it means the server needs a shared store, not more memory).
+pub const MAX_SESSIONS: usize = 200_000;
+
 /// Sessions in a map, behind one short-held lock. Each is kept encoded (its data as one JSON
-/// byte string), about a third of what the decoded `Record` would take.
-#[derive(Default)]
+/// byte string), about a third of what the decoded `Record` would take. Expired ones are swept
+/// every minute; at most `capacity` are held.
 pub struct MemoryStore {
     records: Mutex<HashMap<Id, Stored>>,
+    capacity: usize,
+}
+
+impl Default for MemoryStore {
+    fn default() -> Self {
+        MemoryStore::with_capacity(MAX_SESSIONS)
+    }
 }
 
 struct Stored {
@@ -97,6 +108,13 @@ impl Stored {
 }
 
 impl MemoryStore {
+    pub fn with_capacity(capacity: usize) -> Self {
+        MemoryStore {
+            records: Mutex::default(),
+            capacity,
+        }
+    }
+
     /// How many sessions are held (expired ones included until the next cleanup).
     fn len(&self) -> usize {
         lock(&self.records).len()
@@ -114,6 +132,15 @@ impl SessionStore for MemoryStore {
     async fn create(&self, record: &mut Record) -> session_store::Result<()> {
         let stored = Stored::encode(record)?;
         let mut records = lock(&self.records);
+        if records.len() >= self.capacity {
+            let now = OffsetDateTime::now_utc();
+            records.retain(|_, r| r.expiry_date > now);
+            if records.len() >= self.capacity {
+                return Err(session_store::Error::Backend(
+                    "the memory session store is full".into(),
+                ));
+            }
+        }
         while records.contains_key(&record.id) {
             record.id = Id::default();
         }
@@ -170,6 +197,31 @@ mod tests {
         backend.delete_expired();
         assert_eq!(backend.store.len(), 1);
         assert!(backend.store.load(&live.id).await.unwrap().is_some());
+    }
+
+    #[tokio::test]
+    async fn the_store_holds_at_most_its_capacity_and_makes_room_from_expired_ones() {
+        let store = MemoryStore::with_capacity(3);
+        for _ in 0..2 {
+            store
+                .create(&mut record(time::Duration::minutes(5)))
+                .await
+                .unwrap();
+        }
+        store
+            .create(&mut record(time::Duration::seconds(-1)))
+            .await
+            .unwrap();
+        store
+            .create(&mut record(time::Duration::minutes(5)))
+            .await
+            .unwrap();
+        assert_eq!(store.len(), 3, "the expired one made room");
+        assert!(store
+            .create(&mut record(time::Duration::minutes(5)))
+            .await
+            .is_err());
+        assert_eq!(store.len(), 3);
     }
 
     #[test]

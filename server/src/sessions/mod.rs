@@ -4,6 +4,12 @@
 //!
 //! Each backend is a tower-sessions store; [`AnyStore`] hands the chosen one to the session layer
 //! and to the auth code (which re-reads a session under the refresh lock).
+//!
+//! Writes are ordered and final: saving a session only ever updates a record that still exists
+//! (a request that finishes after sign-out cannot bring the session back), and never replaces a
+//! record with an older revision ([`REVISION_KEY`], raised by every deliberate write), so a slow
+//! request cannot overwrite the tokens a refresh saved meanwhile. Each save compares and writes
+//! under the session's write lock (in-process, and across instances on Redis).
 
 mod memory;
 mod redis;
@@ -11,7 +17,11 @@ mod sqlite;
 
 use crate::config::SessionStoreConfig;
 use async_trait::async_trait;
-use std::{sync::Arc, time::Duration};
+use std::{
+    collections::HashMap,
+    sync::{Arc, Weak},
+    time::Duration,
+};
 use tower_sessions::{
     session::{Id, Record},
     session_store, SessionStore,
@@ -19,6 +29,45 @@ use tower_sessions::{
 
 /// How long an expired session may linger before the cleanup task removes it.
 const CLEANUP_INTERVAL: Duration = Duration::from_secs(60);
+/// How long a save waits for another save of the same session.
+const WRITE_WAIT: Duration = Duration::from_secs(5);
+
+/// The session value that counts its deliberate writes.
+pub const REVISION_KEY: &str = "rev";
+
+fn revision(record: &Record) -> u64 {
+    record
+        .data
+        .get(REVISION_KEY)
+        .and_then(serde_json::Value::as_u64)
+        .unwrap_or(0)
+}
+
+/// A short, one-way name for a session id, for lock names and logs (never the id itself).
+pub fn digest(id: &Id) -> String {
+    use sha2::{Digest, Sha256};
+    let hash = Sha256::digest(format!("asgardeo-leptos session\0{id}"));
+    hash[..8].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Async locks, one per session id in use, forgotten when nobody holds them.
+#[derive(Default)]
+pub struct IdLocks(std::sync::Mutex<HashMap<Id, Weak<tokio::sync::Mutex<()>>>>);
+
+impl IdLocks {
+    pub fn get(&self, id: Id) -> Arc<tokio::sync::Mutex<()>> {
+        let mut locks = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(lock) = locks.get(&id).and_then(Weak::upgrade) {
+            return lock;
+        }
+        if locks.len() > 1024 {
+            locks.retain(|_, lock| lock.strong_count() > 0);
+        }
+        let lock = Arc::new(tokio::sync::Mutex::new(()));
+        locks.insert(id, Arc::downgrade(&lock));
+        lock
+    }
+}
 
 /// A back-channel logout mark: an IdP session (`sid`) or every session of a user (`sub`).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -79,7 +128,10 @@ pub trait Backend: Send + Sync + 'static {
 }
 
 /// The configured store, and what the auth code asks of it.
-pub struct SessionBackend(Box<dyn Backend>);
+pub struct SessionBackend {
+    backend: Box<dyn Backend>,
+    writes: IdLocks,
+}
 
 impl SessionBackend {
     /// Connects to the configured store (and prepares its tables).
@@ -89,13 +141,55 @@ impl SessionBackend {
             SessionStoreConfig::Sqlite(url) => Box::new(sqlite::SqliteBackend::connect(url).await?),
             SessionStoreConfig::Redis(url) => Box::new(redis::RedisBackend::connect(url).await?),
         };
-        let backend = Arc::new(SessionBackend(backend));
+        let backend = Arc::new(SessionBackend {
+            backend,
+            writes: IdLocks::default(),
+        });
         tokio::spawn(cleanup(Arc::downgrade(&backend)));
         Ok(backend)
     }
 
     pub fn name(&self) -> &'static str {
-        self.0.name()
+        self.backend.name()
+    }
+
+    /// Runs `write` under the session's write lock.
+    async fn with_write_lock<T>(
+        &self,
+        id: Id,
+        write: impl AsyncFnOnce() -> session_store::Result<T>,
+    ) -> session_store::Result<T> {
+        let local = self.writes.get(id);
+        let _local = local.lock().await;
+        let shared = self
+            .backend
+            .lock(&format!("write:{}", digest(&id)), WRITE_WAIT)
+            .await
+            .map_err(|e| session_store::Error::Backend(e.to_string()))?;
+        let result = write().await;
+        if let Some(shared) = shared {
+            shared.release().await;
+        }
+        result
+    }
+
+    /// Saves `record` if it still exists and is not older than the stored one.
+    async fn save_if_current(&self, record: &Record) -> session_store::Result<()> {
+        let sessions = self.backend.sessions();
+        self.with_write_lock(record.id, async || {
+            match sessions.load(&record.id).await? {
+                None => {
+                    tracing::debug!("not saving a session that has ended");
+                    Ok(())
+                }
+                Some(stored) if revision(&stored) > revision(record) => {
+                    tracing::debug!("not overwriting a newer revision of a session");
+                    Ok(())
+                }
+                Some(_) => sessions.save(record).await,
+            }
+        })
+        .await
     }
 
     /// Records a back-channel logout at unix time `at`, kept for `ttl`.
@@ -105,7 +199,7 @@ impl SessionBackend {
         at: i64,
         ttl: Duration,
     ) -> Result<(), BackendError> {
-        self.0.mark(&key.storage_key(), at, ttl).await
+        self.backend.mark(&key.storage_key(), at, ttl).await
     }
 
     /// Whether a session of `sub` (IdP session `sid`) signed in at `signed_in_at` was logged out
@@ -120,7 +214,7 @@ impl SessionBackend {
         if let Some(sid) = sid {
             keys.push(LogoutKey::Sid(sid.to_owned()).storage_key());
         }
-        let marks = self.0.marks(&keys).await?;
+        let marks = self.backend.marks(&keys).await?;
         // A sid names one IdP session: any mark ends it. A sub mark ends what began before it.
         let sub_mark = marks.first().copied().flatten();
         let sid_mark = marks.get(1).copied().flatten();
@@ -129,7 +223,7 @@ impl SessionBackend {
 
     /// True the first time `id` is claimed within `ttl` (logout-token `jti` replay protection).
     pub async fn claim_once(&self, id: &str, ttl: Duration) -> Result<bool, BackendError> {
-        self.0
+        self.backend
             .claim(&format!("asgardeo-leptos:jti:{id}"), ttl)
             .await
     }
@@ -137,12 +231,12 @@ impl SessionBackend {
     /// Sends a session event to every server instance sharing this store. `Ok(false)` when the
     /// store is not shared (memory, SQLite): the caller delivers it locally.
     pub async fn publish(&self, message: String) -> Result<bool, BackendError> {
-        self.0.publish(message).await
+        self.backend.publish(message).await
     }
 
     /// Delivers the session events other instances publish (nothing to do unless shared).
     pub async fn subscribe(&self, deliver: Deliver) -> anyhow::Result<()> {
-        self.0.subscribe(deliver).await
+        self.backend.subscribe(deliver).await
     }
 
     /// A lock held across server instances, for stores they can share. Redis locks expire on
@@ -152,7 +246,7 @@ impl SessionBackend {
         name: &str,
         wait: Duration,
     ) -> Result<Option<DistributedLock>, BackendError> {
-        self.0.lock(name, wait).await
+        self.backend.lock(name, wait).await
     }
 }
 
@@ -261,7 +355,7 @@ async fn cleanup(backend: std::sync::Weak<SessionBackend>) {
         let Some(backend) = backend.upgrade() else {
             return;
         };
-        if let Err(err) = backend.0.delete_expired().await {
+        if let Err(err) = backend.backend.delete_expired().await {
             tracing::warn!(error = %err, "could not delete expired sessions");
         }
     }
@@ -280,18 +374,35 @@ impl std::fmt::Debug for AnyStore {
 #[async_trait]
 impl SessionStore for AnyStore {
     async fn create(&self, record: &mut Record) -> session_store::Result<()> {
-        self.0 .0.sessions().create(record).await
+        self.0.backend.sessions().create(record).await
     }
 
     async fn save(&self, record: &Record) -> session_store::Result<()> {
-        self.0 .0.sessions().save(record).await
+        self.0.save_if_current(record).await
     }
 
     async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
-        self.0 .0.sessions().load(id).await
+        self.0.backend.sessions().load(id).await
     }
 
     async fn delete(&self, id: &Id) -> session_store::Result<()> {
-        self.0 .0.sessions().delete(id).await
+        let sessions = self.0.backend.sessions();
+        self.0
+            .with_write_lock(*id, async || sessions.delete(id).await)
+            .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_lock_name_never_carries_the_session_id() {
+        let id = Id::default();
+        let name = format!("refresh:{}", digest(&id));
+        assert!(!name.contains(&id.to_string()), "{name}");
+        assert_eq!(digest(&id), digest(&id), "stable, for correlation");
+        assert_ne!(digest(&id), digest(&Id::default()));
     }
 }

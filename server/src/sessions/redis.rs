@@ -11,10 +11,7 @@ use fred::{
     types::{config::ReconnectPolicy, Expiration, SetOptions},
 };
 use secrecy::{ExposeSecret, SecretString};
-use std::{
-    sync::Arc,
-    time::{Duration, Instant},
-};
+use std::time::{Duration, Instant};
 use tower_sessions_redis_store::RedisStore;
 
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(2);
@@ -49,6 +46,7 @@ impl RedisBackend {
         pool.init()
             .await
             .with_context(|| format!("SESSION_STORE: cannot connect to {shown}"))?;
+        check_eviction_policy(&pool, &shown).await?;
         Ok(RedisBackend {
             store: RedisStore::new(pool.clone()),
             pool,
@@ -198,8 +196,33 @@ impl RedisBackend {
             pool: self.pool.clone(),
             key,
             token,
-            renewer: Arc::new(renewer),
+            renewer,
+            released: false,
         })
+    }
+}
+
+/// Logout marks and used `jti`s must not be evicted under memory pressure (a logged-out
+/// session would come back, a logout token could be replayed): the server needs
+/// `maxmemory-policy noeviction`. Checked when Redis lets us ask.
+async fn check_eviction_policy(pool: &Pool, shown: &str) -> anyhow::Result<()> {
+    let answer: Result<Vec<String>, _> = pool
+        .next()
+        .custom(fred::cmd!("CONFIG"), vec!["GET", "maxmemory-policy"])
+        .await;
+    match answer {
+        Ok(pair) => match pair.get(1).map(String::as_str) {
+            Some("noeviction") | None => Ok(()),
+            Some(policy) => Err(anyhow::anyhow!(
+                "SESSION_STORE: Redis at {shown} evicts keys (maxmemory-policy {policy}); logout \
+                 marks could be evicted and logged-out sessions come back. Set maxmemory-policy \
+                 noeviction (redis.conf, or CONFIG SET maxmemory-policy noeviction)"
+            )),
+        },
+        Err(err) => {
+            tracing::warn!(error = %err, "could not read Redis's maxmemory-policy (CONFIG is not allowed?); it must be noeviction");
+            Ok(())
+        }
     }
 }
 
@@ -235,24 +258,44 @@ const RENEW: &str = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.
 /// Deletes the lock only if we still hold it.
 const RELEASE: &str = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end";
 
+/// A held lock. Released by [`RedisLock::release`], or when dropped (a cancelled request):
+/// either way its renewal stops at once and the key is deleted if it is still ours.
 pub struct RedisLock {
     pool: Pool,
     key: String,
     token: String,
-    renewer: Arc<tokio::task::JoinHandle<()>>,
+    renewer: tokio::task::JoinHandle<()>,
+    released: bool,
 }
 
 impl RedisLock {
-    pub async fn release(self) {
+    pub async fn release(mut self) {
         self.renewer.abort();
-        let released: Result<i64, _> = self
-            .pool
-            .eval(RELEASE, vec![self.key.clone()], vec![self.token.clone()])
-            .await;
-        if let Err(err) = released {
-            // It expires by itself within LOCK_TTL.
-            tracing::warn!(error = %err, "could not release a Redis lock");
+        self.released = true;
+        release(&self.pool, &self.key, &self.token).await;
+    }
+}
+
+impl Drop for RedisLock {
+    fn drop(&mut self) {
+        self.renewer.abort();
+        if self.released {
+            return;
         }
+        let (pool, key, token) = (self.pool.clone(), self.key.clone(), self.token.clone());
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move { release(&pool, &key, &token).await });
+        }
+    }
+}
+
+async fn release(pool: &Pool, key: &str, token: &str) {
+    let released: Result<i64, _> = pool
+        .eval(RELEASE, vec![key.to_owned()], vec![token.to_owned()])
+        .await;
+    if let Err(err) = released {
+        // It expires by itself within LOCK_TTL.
+        tracing::warn!(error = %err, "could not release a Redis lock");
     }
 }
 

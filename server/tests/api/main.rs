@@ -3,6 +3,7 @@
 //! binary with a module per area, so the helpers compile once (`logs.rs` is its own binary: it
 //! captures the process's log output).
 
+mod hardening;
 mod helpers;
 mod hostile_idp;
 mod sessions;

@@ -275,8 +275,18 @@ async fn the_session_cookie_is_opaque_http_only_and_lax() {
         .iter()
         .map(|v| v.to_str().unwrap().to_owned())
         .collect();
-    assert_eq!(cookies.len(), 1, "one cookie: {cookies:?}");
-    let cookie = &cookies[0];
+    // The session cookie, and the sign-in cookie removed (its state is spent).
+    assert_eq!(cookies.len(), 2, "{cookies:?}");
+    assert!(
+        cookies
+            .iter()
+            .any(|c| c.starts_with("asgardeo-leptos.signin=;") && c.contains("Max-Age=0")),
+        "{cookies:?}"
+    );
+    let cookie = cookies
+        .iter()
+        .find(|c| c.starts_with("asgardeo-leptos.sid="))
+        .expect("the session cookie");
     assert!(cookie.starts_with("asgardeo-leptos.sid="), "{cookie}");
     assert!(
         cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax") && cookie.contains("Path=/"),

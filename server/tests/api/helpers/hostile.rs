@@ -93,6 +93,8 @@ pub enum Scim {
     ServerError,
     NotJson,
     Huge,
+    /// Good, after this long.
+    Slow(Duration),
 }
 
 /// The authorization response's RFC 9207 `iss` parameter.
@@ -135,6 +137,8 @@ pub enum Refresh {
     InvalidGrant,
     /// 200 with a body that is not a token response.
     Broken,
+    /// Good, after this long.
+    Slow(Duration),
 }
 
 struct Key {
@@ -177,6 +181,9 @@ struct Inner {
     pub token_hits: AtomicU64,
     pub userinfo_hits: AtomicU64,
     pub refresh_hits: AtomicU64,
+    /// The refresh token issued last, and refreshes that presented another (an older) one.
+    latest_refresh_token: Mutex<Option<String>>,
+    stale_refreshes: AtomicU64,
     /// Code exchanges so far: each starts a new IdP session (`sid`).
     sign_ins: AtomicU64,
 }
@@ -225,6 +232,8 @@ impl HostileIdp {
             token_hits: AtomicU64::new(0),
             userinfo_hits: AtomicU64::new(0),
             refresh_hits: AtomicU64::new(0),
+            latest_refresh_token: Mutex::new(None),
+            stale_refreshes: AtomicU64::new(0),
             sign_ins: AtomicU64::new(0),
         });
         let router = Router::new()
@@ -421,6 +430,7 @@ struct TokenForm {
     code: Option<String>,
     code_verifier: Option<String>,
     redirect_uri: Option<String>,
+    refresh_token: Option<String>,
 }
 
 fn oauth_error(error: &str, description: &str) -> Response {
@@ -453,7 +463,7 @@ async fn token(
             .into_response();
     }
     if form.grant_type == "refresh_token" {
-        return refresh(&inner);
+        return refresh(&inner, form.refresh_token.as_deref()).await;
     }
     if form.grant_type != "authorization_code" {
         return oauth_error(
@@ -489,11 +499,13 @@ async fn token(
         record.nonce.as_deref(),
         &access_token,
     );
+    let refresh_token = B64.encode(rand::random::<[u8; 32]>());
+    *inner.latest_refresh_token.lock().unwrap() = Some(refresh_token.clone());
     let mut body = json!({
         "access_token": access_token,
         "token_type": "Bearer",
         "expires_in": behaviour.expires_in.unwrap_or(3600),
-        "refresh_token": B64.encode(rand::random::<[u8; 32]>()),
+        "refresh_token": refresh_token,
         "scope": "openid profile email internal_login",
         "id_token": id_token,
     });
@@ -534,11 +546,15 @@ async fn token(
 }
 
 /// A refresh: new tokens, and an ID token about `refresh_sub` when told so.
-fn refresh(inner: &Inner) -> Response {
+async fn refresh(inner: &Inner, presented: Option<&str>) -> Response {
     inner.refresh_hits.fetch_add(1, Ordering::SeqCst);
+    if inner.latest_refresh_token.lock().unwrap().as_deref() != presented {
+        inner.stale_refreshes.fetch_add(1, Ordering::SeqCst);
+    }
     let behaviour = inner.behaviour.lock().unwrap().clone();
     match behaviour.refresh {
         Refresh::Good => {}
+        Refresh::Slow(delay) => tokio::time::sleep(delay).await,
         Refresh::Unavailable => return StatusCode::SERVICE_UNAVAILABLE.into_response(),
         Refresh::InvalidGrant => return oauth_error("invalid_grant", "refresh token revoked"),
         Refresh::Broken => {
@@ -562,11 +578,13 @@ fn refresh(inner: &Inner) -> Response {
             &B64.encode(serde_json::to_vec(&claims).unwrap()),
         );
     }
+    let refresh_token = B64.encode(rand::random::<[u8; 32]>());
+    *inner.latest_refresh_token.lock().unwrap() = Some(refresh_token.clone());
     Json(json!({
         "access_token": access_token,
         "token_type": "Bearer",
         "expires_in": behaviour.expires_in.unwrap_or(3600),
-        "refresh_token": B64.encode(rand::random::<[u8; 32]>()),
+        "refresh_token": refresh_token,
         "id_token": id_token,
     }))
     .into_response()
@@ -639,13 +657,13 @@ impl HostileIdp {
         let published = self.inner.published.lock().unwrap();
         let current = published.last().unwrap();
         match mischief {
-            LogoutMischief::UnknownKey => rs256(&self.inner.stray, &payload),
+            LogoutMischief::UnknownKey => rs256_typed(&self.inner.stray, &payload, "logout+jwt"),
             LogoutMischief::AlgNone => format!(
                 "{}.{payload}.",
                 B64.encode(br#"{"alg":"none","typ":"logout+jwt"}"#)
             ),
             LogoutMischief::Hs256WithClientSecret => hs256(&current.kid, &payload),
-            _ => rs256(current, &payload),
+            _ => rs256_typed(current, &payload, "logout+jwt"),
         }
     }
 
@@ -656,6 +674,16 @@ impl HostileIdp {
 
     pub fn refresh_hits(&self) -> u64 {
         self.inner.refresh_hits.load(Ordering::SeqCst)
+    }
+
+    /// The refresh token issued last.
+    pub fn latest_refresh_token(&self) -> Option<String> {
+        self.inner.latest_refresh_token.lock().unwrap().clone()
+    }
+
+    /// Refreshes that presented a refresh token older than the one issued last.
+    pub fn stale_refreshes(&self) -> u64 {
+        self.inner.stale_refreshes.load(Ordering::SeqCst)
     }
 }
 
@@ -783,8 +811,12 @@ fn object_remove(value: &mut Value, name: &str) {
 }
 
 fn rs256(key: &Key, payload: &str) -> String {
+    rs256_typed(key, payload, "JWT")
+}
+
+fn rs256_typed(key: &Key, payload: &str, typ: &str) -> String {
     let header = B64.encode(format!(
-        r#"{{"alg":"RS256","typ":"JWT","kid":"{}"}}"#,
+        r#"{{"alg":"RS256","typ":"{typ}","kid":"{}"}}"#,
         key.kid
     ));
     let input = format!("{header}.{payload}");
@@ -828,7 +860,8 @@ async fn scim_me(State(inner): State<Arc<Inner>>) -> Response {
         json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"], "detail": detail, "status": status.to_string()})
             .to_string()
     };
-    match inner.behaviour.lock().unwrap().scim {
+    let behaviour = inner.behaviour.lock().unwrap().scim;
+    match behaviour {
         Scim::Good => scim(
             StatusCode::OK,
             json!({"id": SUBJECT, "userName": "mallory", "name": {"givenName": "Mallory", "familyName": "Hostile"},
@@ -840,5 +873,9 @@ async fn scim_me(State(inner): State<Arc<Inner>>) -> Response {
         Scim::ServerError => scim(StatusCode::INTERNAL_SERVER_ERROR, error(500, "Internal server error while retrieving user.")),
         Scim::NotJson => (StatusCode::OK, [(header::CONTENT_TYPE, "text/html")], "<html>maintenance</html>").into_response(),
         Scim::Huge => scim(StatusCode::OK, format!(r#"{{"id":"1","userName":"{}"}}"#, "x".repeat(3 * 1024 * 1024))),
+        Scim::Slow(delay) => {
+            tokio::time::sleep(delay).await;
+            scim(StatusCode::OK, json!({"id": SUBJECT, "userName": "mallory"}).to_string())
+        }
     }
 }

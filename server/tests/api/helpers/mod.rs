@@ -81,6 +81,17 @@ pub fn browser() -> Client {
         .expect("test HTTP client")
 }
 
+/// A browser whose cookie jar the test can read.
+pub fn browser_with_jar() -> (Client, Arc<reqwest::cookie::Jar>) {
+    let jar = Arc::new(reqwest::cookie::Jar::default());
+    let client = Client::builder()
+        .cookie_provider(jar.clone())
+        .redirect(Policy::none())
+        .build()
+        .expect("test HTTP client");
+    (client, jar)
+}
+
 /// Starts the app with the development IdP; `vars` adds or overrides environment variables.
 pub async fn spawn_app(vars: &[(&str, &str)]) -> TestApp {
     let listener = TcpListener::bind("127.0.0.1:0")

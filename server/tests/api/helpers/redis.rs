@@ -7,12 +7,18 @@ use tokio::process::{Child, Command};
 
 pub struct RedisServer {
     pub port: u16,
+    /// Extra redis-server arguments (e.g. a password, an eviction policy).
+    args: Vec<String>,
     dir: PathBuf,
     child: Option<Child>,
 }
 
 impl RedisServer {
     pub async fn start() -> RedisServer {
+        RedisServer::start_with(&[]).await
+    }
+
+    pub async fn start_with(args: &[&str]) -> RedisServer {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -25,11 +31,16 @@ impl RedisServer {
         std::fs::create_dir_all(&dir).unwrap();
         let mut server = RedisServer {
             port,
+            args: args.iter().map(|a| a.to_string()).collect(),
             dir,
             child: None,
         };
         server.restart().await;
         server
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
     }
 
     pub fn url(&self) -> String {
@@ -57,6 +68,7 @@ impl RedisServer {
             ])
             .arg("--dir")
             .arg(&self.dir)
+            .args(&self.args)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .kill_on_drop(true)
