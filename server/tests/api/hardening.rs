@@ -135,7 +135,11 @@ async fn the_sign_in_cookie_is_sealed_short_lived_and_bounded() {
         "{last}"
     );
     assert!(last.len() < 4096, "{} bytes", last.len());
-    assert!(!last.contains("ppp"), "sealed: {last}");
+    // What is inside (state, nonce, verifier, where to return) cannot be read from it.
+    assert!(
+        !last.contains("return_to") && !last.contains("pkce_verifier"),
+        "sealed: {last}"
+    );
     // The newest sign-in still finishes (a callbackUrl over 512 bytes went home).
     let hops = sign_in_until_callback(&app, &app.browser, "/", "alice", "alice-pass").await;
     let done = app.browser.get(&hops.callback_url).send().await.unwrap();
