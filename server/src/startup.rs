@@ -180,9 +180,13 @@ fn router(
     leptos_options: LeptosOptions,
     issuer: &Url,
 ) -> anyhow::Result<Router> {
+    // The browser calls scim2/Me itself only when it holds the token.
+    let me_endpoint = auth
+        .config()
+        .expose_access_token
+        .then(|| auth.scim().me_endpoint());
     let csp = Arc::new(ContentSecurityPolicy::new(
-        &auth.config().auth_url,
-        auth.scim().me_endpoint(),
+        me_endpoint,
         issuer,
         &leptos_options,
     ));
@@ -288,34 +292,36 @@ struct CspNonce(Arc<str>);
 /// (and wasm), connections only to this origin and scim2/Me's, forms only to this origin and the
 /// IdP's (sign-out continues there), no framing, no plugins, no `<base>`.
 struct ContentSecurityPolicy {
-    connect_src: String,
-    form_action: String,
+    /// Everything after the nonce (built once).
+    after_nonce: String,
 }
 
 impl ContentSecurityPolicy {
-    fn new(auth_url: &Url, me_endpoint: &Url, issuer: &Url, options: &LeptosOptions) -> Self {
+    fn new(me_endpoint: Option<&Url>, issuer: &Url, options: &LeptosOptions) -> Self {
         let origin = |url: &Url| url.origin().ascii_serialization();
-        let mut connect_src = format!("'self' {}", origin(me_endpoint));
+        let mut connect_src = "'self'".to_owned();
+        if let Some(me_endpoint) = me_endpoint {
+            connect_src.push(' ');
+            connect_src.push_str(&origin(me_endpoint));
+        }
         // `make dev`: the live-reload socket of `cargo leptos watch`.
         if std::env::var_os("LEPTOS_WATCH").is_some() {
             let port = options.reload_external_port.unwrap_or(options.reload_port);
             connect_src.push_str(&format!(" ws://localhost:{port} ws://127.0.0.1:{port}"));
         }
-        let _ = auth_url;
         ContentSecurityPolicy {
-            connect_src,
-            form_action: format!("'self' {}", origin(issuer)),
+            after_nonce: format!(
+                "' 'wasm-unsafe-eval'; connect-src {connect_src}; img-src 'self' data:; \
+                 style-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; \
+                 form-action 'self' {}; frame-ancestors 'none'",
+                origin(issuer)
+            ),
         }
     }
 
     fn header(&self, nonce: &str) -> Option<HeaderValue> {
-        HeaderValue::from_str(&format!(
-            "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; \
-             connect-src {}; img-src 'self' data:; style-src 'self'; font-src 'self'; \
-             object-src 'none'; base-uri 'none'; form-action {}; frame-ancestors 'none'",
-            self.connect_src, self.form_action
-        ))
-        .ok()
+        let before = "default-src 'self'; script-src 'self' 'nonce-";
+        HeaderValue::from_str(&[before, nonce, &self.after_nonce].concat()).ok()
     }
 }
 

@@ -10,7 +10,7 @@
 //!
 //! The refresh runs as a task of its own that the request awaits: a request cancelled midway
 //! (timeout, client gone) cannot split redeeming the refresh token from saving the rotated one,
-//! and the locks are always released. It is bounded: [`LOCK_WAIT`] plus [`REFRESH_BUDGET`] stay
+//! and the locks are always released. It is bounded: the lock wait plus [`REFRESH_BUDGET`] stay
 //! below the server's request timeout. Refreshes on demand (a browser's scim2/Me call refused)
 //! happen at most once per [`MIN_REFRESH_INTERVAL`] per session.
 
@@ -24,7 +24,7 @@ use super::{
 use crate::{
     clock::{SharedClock, UnixTime},
     config::Config,
-    sessions::{digest, IdLocks, SessionBackend},
+    sessions::{SessionBackend, SessionLock},
 };
 use app::error::{AppError, EndReason};
 use std::{
@@ -32,10 +32,8 @@ use std::{
     time::Duration,
 };
 
-/// How long a request waits for another one's refresh before giving up with a 503.
-pub const LOCK_WAIT: Duration = Duration::from_secs(15);
-/// The most one refresh may take, retries and back-off included (with [`LOCK_WAIT`], below the
-/// 60 s request timeout).
+/// The most one refresh may take, retries and back-off included (with the 15 s wait for the
+/// refresh lock, below the 60 s request timeout).
 pub const REFRESH_BUDGET: Duration = Duration::from_secs(40);
 /// Attempts at the token endpoint when it is unreachable or failing (not when it refuses).
 const REFRESH_ATTEMPTS: u32 = 3;
@@ -47,7 +45,6 @@ pub struct AuthService {
     oidc: OidcClient,
     scim: ScimClient,
     backend: Arc<SessionBackend>,
-    locks: IdLocks,
     events: Arc<EventBus>,
     clock: SharedClock,
     pending: PendingCookie,
@@ -70,7 +67,6 @@ impl AuthService {
             oidc,
             scim,
             backend,
-            locks: IdLocks::default(),
             events,
             clock,
             pending,
@@ -257,23 +253,13 @@ impl AuthService {
         let Some(id) = session.id() else {
             return work(None).await;
         };
-        let local = self.locks.get(id);
-        let _local = local.lock().await;
-        // The lock's name never carries the session id (it shows in errors and logs).
-        let shared = self
-            .backend
-            .lock(&format!("refresh:{}", digest(&id)), LOCK_WAIT)
-            .await?;
-        let result = async {
-            session.reload().await?;
-            let signed_in = session.signed_in().await?;
-            work(signed_in).await
-        }
-        .await;
-        if let Some(shared) = shared {
-            shared.release().await;
-        }
-        result
+        self.backend
+            .with_lock(SessionLock::Refresh, id, async || {
+                session.reload().await?;
+                let signed_in = session.signed_in().await?;
+                work(signed_in).await
+            })
+            .await
     }
 
     /// Refreshes the tokens unless another request already did; `seen` is the access token the

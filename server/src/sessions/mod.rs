@@ -29,8 +29,33 @@ use tower_sessions::{
 
 /// How long an expired session may linger before the cleanup task removes it.
 const CLEANUP_INTERVAL: Duration = Duration::from_secs(60);
-/// How long a save waits for another save of the same session.
-const WRITE_WAIT: Duration = Duration::from_secs(5);
+/// The locks a session can be held under: each in-process (one per session id) and, where the
+/// store is shared (Redis), across instances. A lock's name carries a hash of the session id,
+/// never the id.
+#[derive(Clone, Copy, Debug)]
+pub enum SessionLock {
+    /// Held while its tokens are refreshed (or the session touched): one refresh at a time.
+    Refresh,
+    /// Held for one compare-and-write of the record.
+    Write,
+}
+
+impl SessionLock {
+    fn name(self) -> &'static str {
+        match self {
+            SessionLock::Refresh => "refresh",
+            SessionLock::Write => "write",
+        }
+    }
+
+    /// How long to wait for another holder before giving up (a 503).
+    fn wait(self) -> Duration {
+        match self {
+            SessionLock::Refresh => Duration::from_secs(15),
+            SessionLock::Write => Duration::from_secs(5),
+        }
+    }
+}
 
 /// The session value that counts its deliberate writes.
 pub const REVISION_KEY: &str = "rev";
@@ -94,6 +119,12 @@ pub type Deliver = Box<dyn Fn(Option<String>) + Send + Sync>;
 #[error("session backend: {0}")]
 pub struct BackendError(pub String);
 
+impl From<BackendError> for session_store::Error {
+    fn from(err: BackendError) -> Self {
+        session_store::Error::Backend(err.0)
+    }
+}
+
 /// What a store offers besides sessions. Each store implements it in its own way; defaults are
 /// for stores one process owns (no publishing, no distributed lock, nothing to clean up).
 #[async_trait]
@@ -130,7 +161,8 @@ pub trait Backend: Send + Sync + 'static {
 /// The configured store, and what the auth code asks of it.
 pub struct SessionBackend {
     backend: Box<dyn Backend>,
-    writes: IdLocks,
+    refresh_locks: IdLocks,
+    write_locks: IdLocks,
 }
 
 impl SessionBackend {
@@ -143,7 +175,8 @@ impl SessionBackend {
         };
         let backend = Arc::new(SessionBackend {
             backend,
-            writes: IdLocks::default(),
+            refresh_locks: IdLocks::default(),
+            write_locks: IdLocks::default(),
         });
         tokio::spawn(cleanup(Arc::downgrade(&backend)));
         Ok(backend)
@@ -153,20 +186,23 @@ impl SessionBackend {
         self.backend.name()
     }
 
-    /// Runs `write` under the session's write lock.
-    async fn with_write_lock<T>(
+    /// Runs `work` holding the session's `lock`. Cancelled midway, the locks are still released
+    /// (the Redis one when dropped).
+    pub async fn with_lock<T, E: From<BackendError>>(
         &self,
+        lock: SessionLock,
         id: Id,
-        write: impl AsyncFnOnce() -> session_store::Result<T>,
-    ) -> session_store::Result<T> {
-        let local = self.writes.get(id);
+        work: impl AsyncFnOnce() -> Result<T, E>,
+    ) -> Result<T, E> {
+        let locks = match lock {
+            SessionLock::Refresh => &self.refresh_locks,
+            SessionLock::Write => &self.write_locks,
+        };
+        let local = locks.get(id);
         let _local = local.lock().await;
-        let shared = self
-            .backend
-            .lock(&format!("write:{}", digest(&id)), WRITE_WAIT)
-            .await
-            .map_err(|e| session_store::Error::Backend(e.to_string()))?;
-        let result = write().await;
+        let name = format!("{}:{}", lock.name(), digest(&id));
+        let shared = self.backend.lock(&name, lock.wait()).await?;
+        let result = work().await;
         if let Some(shared) = shared {
             shared.release().await;
         }
@@ -176,7 +212,7 @@ impl SessionBackend {
     /// Saves `record` if it still exists and is not older than the stored one.
     async fn save_if_current(&self, record: &Record) -> session_store::Result<()> {
         let sessions = self.backend.sessions();
-        self.with_write_lock(record.id, async || {
+        self.with_lock(SessionLock::Write, record.id, async || {
             match sessions.load(&record.id).await? {
                 None => {
                     tracing::debug!("not saving a session that has ended");
@@ -388,7 +424,7 @@ impl SessionStore for AnyStore {
     async fn delete(&self, id: &Id) -> session_store::Result<()> {
         let sessions = self.0.backend.sessions();
         self.0
-            .with_write_lock(*id, async || sessions.delete(id).await)
+            .with_lock(SessionLock::Write, *id, async || sessions.delete(id).await)
             .await
     }
 }
