@@ -2,8 +2,8 @@
 //! (a backend-for-frontend), and the Leptos pages; with the `dev-idp` feature, the built-in
 //! development IdP too.
 //!
-//! `main.rs` runs it; the integration tests start it on a free port with
-//! [`startup::Application::build_with_listener`].
+//! `main.rs` runs it; the integration tests start it on a free port, on a clock they move, with
+//! [`startup::Application::build_with`].
 
 pub mod auth;
 pub mod cause;

@@ -1,9 +1,12 @@
 //! Sign-in, session and sign-out: the backend-for-frontend that holds the tokens.
 //!
-//! One file per concern: [`oidc`] (the OpenID Connect client), [`session`] (the typed session),
-//! [`routes`] (the Auth.js-compatible endpoints), [`scim`] (scim2/Me), [`csrf`] (cross-site
-//! request refusal), [`redirect`] (`callbackUrl` validation) and [`backend`] (what the Leptos
-//! pages call). [`router`] merges their routes.
+//! One file per concern: [`service`] (a session's whole life: use, refresh, touch, end),
+//! [`oidc`] (the OpenID Connect client), [`session`] (the typed session and its extractor),
+//! [`pending`] (sign-ins in progress, in a sealed cookie), [`routes`] (the Auth.js-compatible
+//! endpoints), [`events`] (session ends pushed to open tabs), [`backchannel`] (back-channel
+//! logout), [`scim`] (scim2/Me), [`csrf`] (cross-site request refusal), [`redirect`]
+//! (`callbackUrl` validation) and [`backend`] (what the Leptos pages call). [`router`] merges
+//! their routes.
 
 pub mod backchannel;
 pub mod backend;
