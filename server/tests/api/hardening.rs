@@ -3,7 +3,7 @@
 //! a refresh flood, a store that evicts, and the transport headers.
 
 use crate::helpers::{
-    hostile::{attempt, Behaviour, HostileIdp, LogoutMischief, Refresh, Scim, SUBJECT},
+    hostile::{signed_in_at, Behaviour, HostileIdp, LogoutMischief, Refresh, Scim, SUBJECT},
     idp::{bind_apps, TestIdp},
     redis::RedisServer,
     *,
@@ -17,16 +17,8 @@ async fn signed_in(
     behaviour: Behaviour,
     extra: &[(&str, &str)],
 ) -> (HostileIdp, TestApp, Client, Arc<reqwest::cookie::Jar>) {
-    let idp = HostileIdp::start().await;
-    let env = idp.app_env();
-    let mut vars: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    vars.push(("AUTH_REFRESH_SKEW", "60"));
-    vars.extend_from_slice(extra);
-    let app = spawn_app(&vars).await;
-    idp.misbehave(behaviour);
     let (browser, jar) = browser_with_jar();
-    let signed_in = attempt(&app, &browser, "/").await;
-    assert_eq!(signed_in.status(), StatusCode::SEE_OTHER);
+    let (idp, app) = signed_in_at(behaviour, extra, Some(&browser)).await;
     (idp, app, browser, jar)
 }
 

@@ -3,7 +3,7 @@
 //! real SQLite file.
 
 use crate::helpers::{
-    hostile::{attempt, Behaviour, HostileIdp, LogoutMischief, Refresh, SUBJECT},
+    hostile::{attempt, signed_in_at, Behaviour, HostileIdp, LogoutMischief, Refresh, SUBJECT},
     idp::{bind_apps, TestIdp},
     redis::RedisServer,
     *,
@@ -782,15 +782,7 @@ async fn a_sign_in_finished_more_than_ten_minutes_after_it_started_is_refused() 
 /// The hostile IdP with access tokens living `expires_in` seconds and `behaviour`, and the app
 /// signed in to it.
 async fn signed_in_at_hostile(behaviour: Behaviour) -> (HostileIdp, TestApp) {
-    let idp = HostileIdp::start().await;
-    let env = idp.app_env();
-    let mut vars: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    vars.push(("AUTH_REFRESH_SKEW", "60"));
-    let app = spawn_app(&vars).await;
-    idp.misbehave(behaviour);
-    let signed_in = attempt(&app, &app.browser, "/").await;
-    assert_eq!(signed_in.status(), StatusCode::SEE_OTHER);
-    (idp, app)
+    signed_in_at(behaviour, &[], None).await
 }
 
 #[tokio::test]

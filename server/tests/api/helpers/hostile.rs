@@ -303,6 +303,25 @@ impl HostileIdp {
 
 /// Sign-in against the hostile IdP (which needs no login form): the app's answer to the
 /// callback, or to the sign-in request when that fails already.
+/// The hostile IdP behaving as `behaviour`, and the app (refresh skew 60 s, `extra` settings)
+/// signed in to it in `browser` (the app's own browser when `None`).
+pub async fn signed_in_at(
+    behaviour: Behaviour,
+    extra: &[(&str, &str)],
+    browser: Option<&reqwest::Client>,
+) -> (HostileIdp, super::TestApp) {
+    let idp = HostileIdp::start().await;
+    let env = idp.app_env();
+    let mut vars: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    vars.push(("AUTH_REFRESH_SKEW", "60"));
+    vars.extend_from_slice(extra);
+    let app = super::spawn_app(&vars).await;
+    idp.misbehave(behaviour);
+    let signed_in = attempt(&app, browser.unwrap_or(&app.browser), "/").await;
+    assert_eq!(signed_in.status(), reqwest::StatusCode::SEE_OTHER);
+    (idp, app)
+}
+
 pub async fn attempt(
     app: &super::TestApp,
     browser: &reqwest::Client,
