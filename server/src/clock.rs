@@ -14,6 +14,11 @@ pub type UnixTime = i64;
 pub trait Clock: Send + Sync + 'static {
     /// The current Unix time, in seconds.
     fn now(&self) -> UnixTime;
+
+    /// The current Unix time, in milliseconds (to order answers about the session).
+    fn now_millis(&self) -> i64 {
+        self.now() * 1000
+    }
 }
 
 /// The clock the server runs with.
@@ -27,6 +32,13 @@ impl Clock for SystemClock {
         SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_secs() as UnixTime)
+            .unwrap_or(0)
+    }
+
+    fn now_millis(&self) -> i64 {
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_millis() as i64)
             .unwrap_or(0)
     }
 }

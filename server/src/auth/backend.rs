@@ -12,14 +12,6 @@ use app::{
 };
 use http::request::Parts;
 
-/// Unix time in milliseconds, for [`AuthState::checked_at`].
-fn now_millis() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
-}
-
 fn session_of(parts: &Parts) -> Result<AuthSession, AppError> {
     AuthSession::from_parts(parts).ok_or_else(|| {
         tracing::error!("no session in the request: is the session layer installed?");
@@ -54,7 +46,7 @@ impl AuthBackend for AuthService {
                 },
                 token_in_browser: expose,
                 flash,
-                checked_at: now_millis(),
+                checked_at: self.now_millis(),
             })
         })
     }

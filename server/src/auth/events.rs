@@ -13,7 +13,7 @@
 
 use super::{session::AuthSession, AuthService};
 use crate::{
-    sessions::{LogoutKey, SessionBackend},
+    sessions::{LogoutKey, SessionBackend, SessionDigest},
     AppState,
 };
 use app::names::paths;
@@ -27,7 +27,6 @@ use axum::{
     routing::get,
     Router,
 };
-use sha2::{Digest, Sha256};
 use std::{
     collections::HashMap,
     convert::Infallible,
@@ -35,7 +34,6 @@ use std::{
     time::Duration,
 };
 use tokio::sync::{broadcast, Notify};
-use tower_sessions::session::Id;
 
 /// Streams one session may hold open at once (a browser needs one; a few spare for races).
 pub const STREAMS_PER_SESSION: usize = 4;
@@ -68,39 +66,11 @@ pub enum AuthEvent {
     Shutdown,
 }
 
-/// A session id's digest: events and logs never carry the id itself.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct SessionDigest([u8; 16]);
-
-impl SessionDigest {
-    pub fn of(id: &Id) -> Self {
-        let hash = Sha256::digest(format!("asgardeo-leptos session\0{id}"));
-        let mut digest = [0; 16];
-        digest.copy_from_slice(&hash[..16]);
-        SessionDigest(digest)
-    }
-
-    fn hex(&self) -> String {
-        self.0.iter().map(|b| format!("{b:02x}")).collect()
-    }
-
-    fn from_hex(text: &str) -> Option<Self> {
-        if text.len() != 32 || !text.is_ascii() {
-            return None;
-        }
-        let mut digest = [0; 16];
-        for (i, byte) in digest.iter_mut().enumerate() {
-            *byte = u8::from_str_radix(&text[2 * i..2 * i + 2], 16).ok()?;
-        }
-        Some(SessionDigest(digest))
-    }
-}
-
 impl AuthEvent {
     /// The text that travels between server instances.
     fn encode(&self) -> Option<String> {
         match self {
-            AuthEvent::SessionEnded(digest) => Some(format!("ended {}", digest.hex())),
+            AuthEvent::SessionEnded(digest) => Some(format!("ended {}", digest)),
             AuthEvent::LoggedOut {
                 key: LogoutKey::Sid(sid),
                 at,
@@ -292,7 +262,7 @@ async fn events(State(auth): State<Arc<AuthService>>, session: AuthSession) -> R
         Ok(Some(signed_in)) => signed_in,
         Ok(None) => return no_stream(StatusCode::NO_CONTENT),
         Err(err) => {
-            tracing::error!(error = %crate::cause::chain(&err), "session store unavailable");
+            super::service::store_unavailable(err);
             return no_stream(StatusCode::SERVICE_UNAVAILABLE);
         }
     };
@@ -388,6 +358,7 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tower_sessions::session::Id;
 
     #[test]
     fn events_travel_as_text() {

@@ -15,7 +15,7 @@
 //! happen at most once per [`MIN_REFRESH_INTERVAL`] per session.
 
 use super::{
-    events::{AuthEvent, EventBus, SessionDigest},
+    events::{AuthEvent, EventBus},
     oidc::{Grant, OidcClient, OidcError},
     pending::PendingCookie,
     scim::{MeResponse, ScimClient},
@@ -24,7 +24,7 @@ use super::{
 use crate::{
     clock::{SharedClock, UnixTime},
     config::Config,
-    sessions::{SessionBackend, SessionLock},
+    sessions::{SessionBackend, SessionDigest, SessionLock},
 };
 use app::error::{AppError, EndReason};
 use std::{
@@ -107,6 +107,11 @@ impl AuthService {
     /// Now, by the app's clock.
     pub fn now(&self) -> UnixTime {
         self.clock.now()
+    }
+
+    /// Now in milliseconds, by the app's clock.
+    pub fn now_millis(&self) -> i64 {
+        self.clock.now_millis()
     }
 
     /// The signed-in session of this request, ready to use: within its lifetimes, not logged out

@@ -68,11 +68,36 @@ fn revision(record: &Record) -> u64 {
         .unwrap_or(0)
 }
 
-/// A short, one-way name for a session id, for lock names and logs (never the id itself).
-pub fn digest(id: &Id) -> String {
-    use sha2::{Digest, Sha256};
-    let hash = Sha256::digest(format!("asgardeo-leptos session\0{id}"));
-    hash[..8].iter().map(|b| format!("{b:02x}")).collect()
+/// A session id's digest: events, lock names and logs never carry the id itself.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct SessionDigest([u8; 16]);
+
+impl SessionDigest {
+    pub fn of(id: &Id) -> Self {
+        use sha2::{Digest, Sha256};
+        let hash = Sha256::digest(format!("asgardeo-leptos session\0{id}"));
+        let mut digest = [0; 16];
+        digest.copy_from_slice(&hash[..16]);
+        SessionDigest(digest)
+    }
+
+    pub fn from_hex(text: &str) -> Option<Self> {
+        if text.len() != 32 || !text.is_ascii() {
+            return None;
+        }
+        let mut digest = [0; 16];
+        for (i, byte) in digest.iter_mut().enumerate() {
+            *byte = u8::from_str_radix(&text[2 * i..2 * i + 2], 16).ok()?;
+        }
+        Some(SessionDigest(digest))
+    }
+}
+
+impl std::fmt::Display for SessionDigest {
+    /// Lowercase hex.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.iter().try_for_each(|b| write!(f, "{b:02x}"))
+    }
 }
 
 /// Async locks, one per session id in use, forgotten when nobody holds them.
@@ -200,7 +225,7 @@ impl SessionBackend {
         };
         let local = locks.get(id);
         let _local = local.lock().await;
-        let name = format!("{}:{}", lock.name(), digest(&id));
+        let name = format!("{}:{}", lock.name(), SessionDigest::of(&id));
         let shared = self.backend.lock(&name, lock.wait()).await?;
         let result = work().await;
         if let Some(shared) = shared {
@@ -436,9 +461,15 @@ mod tests {
     #[test]
     fn a_lock_name_never_carries_the_session_id() {
         let id = Id::default();
-        let name = format!("refresh:{}", digest(&id));
+        let name = format!("refresh:{}", SessionDigest::of(&id));
         assert!(!name.contains(&id.to_string()), "{name}");
-        assert_eq!(digest(&id), digest(&id), "stable, for correlation");
-        assert_ne!(digest(&id), digest(&Id::default()));
+        assert_eq!(
+            SessionDigest::of(&id),
+            SessionDigest::of(&id),
+            "stable, for correlation"
+        );
+        assert_ne!(SessionDigest::of(&id), SessionDigest::of(&Id::default()));
+        let digest = SessionDigest::of(&id);
+        assert_eq!(SessionDigest::from_hex(&digest.to_string()), Some(digest));
     }
 }
