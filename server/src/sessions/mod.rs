@@ -102,10 +102,10 @@ impl std::fmt::Display for SessionDigest {
 
 /// Async locks, one per session id in use, forgotten when nobody holds them.
 #[derive(Default)]
-pub struct IdLocks(std::sync::Mutex<HashMap<Id, Weak<tokio::sync::Mutex<()>>>>);
+struct IdLocks(std::sync::Mutex<HashMap<Id, Weak<tokio::sync::Mutex<()>>>>);
 
 impl IdLocks {
-    pub fn get(&self, id: Id) -> Arc<tokio::sync::Mutex<()>> {
+    fn get(&self, id: Id) -> Arc<tokio::sync::Mutex<()>> {
         let mut locks = self.0.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(lock) = locks.get(&id).and_then(Weak::upgrade) {
             return lock;
