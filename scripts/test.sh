@@ -4,8 +4,23 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-step() { printf '\033[1m==> %s\033[0m\n' "$*"; }
+current="set-up"
+step() { current="$*"; printf '\033[1m==> %s\033[0m\n' "$*"; }
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'; }
+
+# A failure names its step and the free disk space on the last lines, where CI logs are cut.
+disk_free_gb() { df -Pk . | awk 'NR == 2 { printf "%d", $4 / 1048576 }'; }
+on_exit() {
+  local rc=$?
+  [ "$rc" = 0 ] && return
+  printf '\ntest.sh: FAILED during "%s" (exit %s); %s GB free on this disk\n' \
+    "$current" "$rc" "$(disk_free_gb)" >&2
+}
+trap on_exit EXIT
+# A cold build needs about 6 GB in target/ and node_modules/; say so before it runs out.
+if [ "$(disk_free_gb)" -lt 8 ]; then
+  echo "warning: only $(disk_free_gb) GB free on this disk; a cold 'make test' needs about 6 GB" >&2
+fi
 
 scripts/setup.sh --test
 
