@@ -45,6 +45,7 @@ pub fn start(auth: Auth) {
     // Effects run in the browser only, after hydration.
     Effect::new(move |started: Option<()>| {
         if started.is_none() {
+            auth.hydrated();
             // For tests and tools: the router handles links from now on.
             if let Some(root) = web_sys::window()
                 .and_then(|w| w.document())
@@ -61,8 +62,10 @@ pub fn start(auth: Auth) {
             }
         }
     });
-    let signed_in = Memo::new(move |_| matches!(auth.status(), AuthStatus::Authenticated(_)));
-    Effect::new(move |_| follow_server_events(auth, signed_in.get()));
+    Effect::new(move |_| {
+        let signed_in = matches!(auth.status(), AuthStatus::Authenticated(_));
+        follow_server_events(auth, signed_in);
+    });
 }
 
 /// Tells the other tabs of this browser what this one learned.

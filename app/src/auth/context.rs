@@ -26,12 +26,19 @@ pub enum AuthStatus {
 #[derive(Clone, Copy)]
 pub struct Auth {
     state: Resource<AuthResult, Hydrated>,
+    /// The same state for untracked reads in the browser (event handlers, tasks): read there,
+    /// the hydrated resource warns as if a render outside `Suspense` read it. Written with the
+    /// resource, by `learn`, and from it once the page is hydrated.
+    #[cfg(feature = "hydrate")]
+    latest: StoredValue<Option<AuthResult>>,
 }
 
 /// Creates the auth context for the app (once, in `App`).
 pub fn provide_auth() -> Auth {
     let auth = Auth {
         state: Resource::new_with_options(|| (), |_| get_auth_state(), false),
+        #[cfg(feature = "hydrate")]
+        latest: StoredValue::new(None),
     };
     provide_context(auth);
     #[cfg(feature = "hydrate")]
@@ -52,7 +59,20 @@ impl Auth {
 
     /// [`Auth::get`] without tracking.
     pub fn get_untracked(&self) -> Option<AuthResult> {
+        #[cfg(feature = "hydrate")]
+        if let Some(latest) = self.latest.get_value() {
+            return Some(latest);
+        }
         self.state.get_untracked()
+    }
+
+    /// Takes the state the page was hydrated with as the latest (in the first effect: from then
+    /// on, untracked reads need not touch the resource).
+    #[cfg(feature = "hydrate")]
+    pub(super) fn hydrated(&self) {
+        if self.latest.with_value(Option::is_none) {
+            self.latest.set_value(self.state.get_untracked());
+        }
     }
 
     /// The state once it is known (inside `Suspense`, this is what the server waits for).
@@ -88,7 +108,7 @@ impl Auth {
     /// Takes `fresh` as the current state. What this tab learned itself is told to the other
     /// tabs when it changes who is signed in; what they told us is not told back.
     pub fn learn(&self, fresh: AuthResult, source: Source) {
-        let before = self.state.get_untracked();
+        let before = self.get_untracked();
         if let (Some(Ok(known)), Ok(news)) = (&before, &fresh) {
             // An older answer (a page restored from the cache, a slow reply) is old news.
             if news.checked_at < known.checked_at {
@@ -106,6 +126,8 @@ impl Auth {
         }
         let changed = before.as_ref().map(signed_in_user) != Some(signed_in_user(&fresh));
         if before.as_ref() != Some(&fresh) {
+            #[cfg(feature = "hydrate")]
+            self.latest.set_value(Some(fresh.clone()));
             self.state.set(Some(fresh.clone()));
         }
         #[cfg(feature = "hydrate")]

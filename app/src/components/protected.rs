@@ -67,27 +67,29 @@ impl Access {
 pub fn Protected(path: &'static str, session: SessionCheck, children: ChildrenFn) -> impl IntoView {
     let auth = use_auth();
     let children = StoredValue::new(children);
-    // Changes only when what the page shows must change, so the children are built once.
-    let access = Memo::new(move |_| session.0.get().map(|check| Access::of(&check, &auth)));
-    view! {
-        <Suspense fallback=|| view! { <Loading text="Checking your session…"/> }>
-            {move || Suspend::new(async move {
-                let _ = session.0.await;
-                match access.get() {
-                    Some(Access::Granted) => EitherOf4::A(children.read_value()()),
-                    Some(Access::SignIn) | None => {
-                        go_to(&sign_in_url(path));
-                        EitherOf4::B(view! { <Loading text="Redirecting to sign-in…"/> })
-                    }
-                    Some(Access::Ended(reason)) => EitherOf4::C(view! {
-                        <ErrorBox title="Signed out" error=AppError::SessionEnded(reason) return_to=path/>
-                    }),
-                    Some(Access::Failed(error)) => EitherOf4::D(view! {
-                        <ErrorBox title="Could not check your session" error return_to=path/>
-                    }),
+    // Run inside the `Suspense`, which its reads of the resources belong to. `access` changes
+    // only when what the page shows must change, so the children are built once.
+    let content = move || {
+        let access = Memo::new(move |_| session.0.get().map(|check| Access::of(&check, &auth)));
+        Suspend::new(async move {
+            let _ = session.0.await;
+            match access.get() {
+                Some(Access::Granted) => EitherOf4::A(children.read_value()()),
+                Some(Access::SignIn) | None => {
+                    go_to(&sign_in_url(path));
+                    EitherOf4::B(view! { <Loading text="Redirecting to sign-in…"/> })
                 }
-            })}
-        </Suspense>
+                Some(Access::Ended(reason)) => EitherOf4::C(view! {
+                    <ErrorBox title="Signed out" error=AppError::SessionEnded(reason) return_to=path/>
+                }),
+                Some(Access::Failed(error)) => EitherOf4::D(view! {
+                    <ErrorBox title="Could not check your session" error return_to=path/>
+                }),
+            }
+        })
+    };
+    view! {
+        <Suspense fallback=|| view! { <Loading text="Checking your session…"/> }>{content}</Suspense>
     }
 }
 
