@@ -22,6 +22,9 @@ if [ "$(disk_free_gb)" -lt 8 ]; then
   echo "warning: only $(disk_free_gb) GB free on this disk; a cold 'make test' needs about 6 GB" >&2
 fi
 
+# CI builds once from a clean tree: incremental caches would only take disk space (gigabytes).
+if [ -n "${CI:-}" ]; then export CARGO_INCREMENTAL=0; fi
+
 scripts/setup.sh --test
 
 step "cargo test (unit and integration tests)"
