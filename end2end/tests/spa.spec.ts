@@ -236,6 +236,27 @@ test('a window that regains focus looks at the session again, once per cooldown'
   expect(peeks.length, 'five focus events, one look').toBe(1);
 });
 
+test('a refused event stream is opened again after its back-off, not at once', async ({ page, idp, baseURL }) => {
+  // The server refuses the stream (as it does when its store is down): the tab looks at the
+  // session once and tries the stream again 5 s later — not in a loop of looks and retries.
+  const opened: string[] = [];
+  await page.route(`${baseURL}${paths.AUTH_EVENTS}`, (route) => {
+    opened.push(route.request().url());
+    return route.fulfill({ status: 503, contentType: 'text/plain', body: 'unavailable' });
+  });
+  const peeks: Request[] = [];
+  page.on('request', (request) => {
+    if (request.url() === `${baseURL}${paths.FN_AUTH_STATE_PEEK}`) peeks.push(request);
+  });
+  await signIn(page, idp);
+  await hydrated(page);
+  await expect.poll(() => peeks.length, 'the refusal is looked into').toBeGreaterThanOrEqual(1);
+  await page.waitForTimeout(1_500);
+  expect(opened.length, 'one attempt within the first back-off').toBe(1);
+  expect(peeks.length, 'one look').toBe(1);
+  await expect(byId(page, ids.WHO)).toBeVisible();
+});
+
 test('without JavaScript, /server-profile shows the data and sign-out works', async ({ browser, idp, baseURL }) => {
   const context: BrowserContext = await browser.newContext({ baseURL, javaScriptEnabled: false });
   try {

@@ -62,9 +62,14 @@ pub fn start(auth: Auth) {
             }
         }
     });
-    Effect::new(move |_| {
+    // Only when signing in or out: any other news (a look on focus after a refused stream, say)
+    // must not reopen the stream before its back-off says so.
+    Effect::new(move |was_signed_in: Option<bool>| {
         let signed_in = matches!(auth.status(), AuthStatus::Authenticated(_));
-        follow_server_events(auth, signed_in);
+        if was_signed_in != Some(signed_in) {
+            follow_server_events(auth, signed_in);
+        }
+        signed_in
     });
 }
 
