@@ -17,7 +17,7 @@ on_exit() {
     "$current" "$rc" "$(disk_free_gb)" >&2
 }
 trap on_exit EXIT
-# A cold run fills about 4.5 GB (target/, node_modules/), 3 GB more for a toolchain installed
+# A cold run fills about 4.3 GB (target/, node_modules/), 3 GB more for a toolchain installed
 # from nothing; say so before it runs out.
 if [ "$(disk_free_gb)" -lt 8 ]; then
   echo "warning: only $(disk_free_gb) GB free on this disk; a first 'make test' needs up to 8 GB" >&2
