@@ -9,7 +9,9 @@
 #   3. the server's peak RSS during the page load (/proc);
 #   4. memory per held session (100 000 sessions in the memory store);
 #   5. IdP calls per sign-in after warm-up, as counted by the development IdP;
-#   6. per-request auth overhead (criterion).
+#   6. per-request auth overhead (criterion);
+#   7. floods: GET /server-profile at c=1000 (RSS, latency, statuses), and normal load while
+#      1000 slow request heads are held open (scripts/slow_heads.py).
 #
 # BENCH_BASELINE=/path/to/another/checkout (built with `cargo leptos build --release`) also loads
 # that build's GET /server-profile, right before this one, and reports both.
@@ -20,7 +22,7 @@ OHA_VERSION=1.16.0
 TWIGGY_VERSION=0.8.0
 out=target/bench
 mkdir -p "$out"
-rm -f "$out"/oha-*.json "$out"/baseline-*
+rm -f "$out"/oha-*.json "$out"/baseline-* "$out"/rss-*.txt "$out"/slow-heads-*.json
 step() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'; }
 
@@ -74,6 +76,33 @@ sign_in() {
 cookie_of() { awk '$6 == "asgardeo-leptos.sid" {print $6 "=" $7}' "$1"; }
 stats() { curl -s "http://localhost:$idp_port/t/dev/_stats"; }
 
+# sample_rss <file>: the server's RSS every 100 ms into <file>, until killed.
+sample_rss() {
+  ( while kill -0 "$server_pid" 2>/dev/null; do
+      awk '/VmRSS/ {print $2}' "/proc/$server_pid/status"; sleep 0.1
+    done ) > "$1" &
+  sampler=$!
+}
+
+# floods <name>: against the running server, signed in with $cookie: GET /server-profile at
+# c=1000 for 10 s, then normal load (c=32, 10 s) while 1000 slow request heads are held open.
+floods() {
+  local name=$1 heads
+  sample_rss "$out/rss-$name-c1000.txt"
+  oha -z 10s -c 1000 --no-tui --output-format json -H "Cookie: $cookie" -H "Accept: text/html" \
+    "http://127.0.0.1:$app_port/server-profile" > "$out/oha-$name-c1000.json"
+  kill "$sampler" 2>/dev/null || true
+  sleep 2
+  python3 scripts/slow_heads.py "$app_port" 1000 15 > "$out/slow-heads-$name.json" &
+  heads=$!
+  sleep 3
+  sample_rss "$out/rss-$name-slow.txt"
+  oha -z 10s -c 32 --no-tui --output-format json -H "Cookie: $cookie" -H "Accept: text/html" \
+    "http://127.0.0.1:$app_port/server-profile" > "$out/oha-$name-slow.json"
+  kill "$sampler" 2>/dev/null || true
+  wait "$heads"
+}
+
 # load <name> <oha args...>: 3 s warm-up, then 15 s measured into $out/oha-<name>.json.
 load() {
   local name=$1
@@ -86,8 +115,11 @@ if [ -n "${BENCH_BASELINE:-}" ]; then
   step "2a. baseline ($BENCH_BASELINE): GET /server-profile, oha -c 32 -z 15s"
   start_server "$BENCH_BASELINE" "$out/baseline-server.log"
   sign_in "$out/baseline.jar"
-  load baseline-page -H "Cookie: $(cookie_of "$out/baseline.jar")" -H "Accept: text/html" \
+  cookie=$(cookie_of "$out/baseline.jar")
+  load baseline-page -H "Cookie: $cookie" -H "Accept: text/html" \
     "http://127.0.0.1:$app_port/server-profile"
+  step "7a. baseline: floods"
+  floods baseline
   git -C "$BENCH_BASELINE" log -1 --format='%h %s' > "$out/baseline-commit.txt"
   stop_server
 fi
@@ -98,10 +130,7 @@ step "server on $app (development IdP on :$idp_port)"
 step "2b. GET /server-profile, oha -c 32 -z 15s, with RSS sampled from /proc"
 sign_in "$out/load.jar"
 cookie=$(cookie_of "$out/load.jar")
-( while kill -0 "$server_pid" 2>/dev/null; do
-    awk '/VmRSS/ {print $2}' "/proc/$server_pid/status"; sleep 0.1
-  done ) > "$out/rss-samples.txt" &
-sampler=$!
+sample_rss "$out/rss-samples.txt"
 load page -H "Cookie: $cookie" -H "Accept: text/html" "http://127.0.0.1:$app_port/server-profile"
 kill $sampler 2>/dev/null || true
 awk '/VmHWM/ {print $2}' "/proc/$server_pid/status" > "$out/vmhwm.txt"
@@ -110,6 +139,9 @@ curl -s -H "Cookie: $cookie" -H "Accept: text/html" "http://127.0.0.1:$app_port/
 step "2c. POST /api/server_profile (the server function, as the browser calls it)"
 load server-fn -m POST -H "Cookie: $cookie" -H "Content-Type: application/json" \
   -H "Sec-Fetch-Site: same-origin" -d '{}' "http://127.0.0.1:$app_port/api/server_profile"
+
+step "7. floods: GET /server-profile at c=1000, then c=32 under 1000 slow request heads"
+floods current
 
 step "1. bytes over the wire (Chromium)"
 node end2end/bench/wire.mjs "$app" alice alice-pass > "$out/wire.json"

@@ -215,5 +215,39 @@ lines = [
     f"- no session cookie: median {crit['no_session_cookie']:.0f} ns",
     "",
 ]
+def flood_lines():
+    """Section 7: floods and slow clients, for this build and the baseline when there is one."""
+    result = []
+    for name, title in [("baseline", "baseline"), ("current", "this build")]:
+        flood, slow = oha_figures(f"{name}-c1000"), oha_figures(f"{name}-slow")
+        if not flood:
+            continue
+        def peak(file):
+            samples = [int(x) for x in read(file).split() if x.strip().isdigit()]
+            return max(samples) / 1024 if samples else 0
+        heads = json.loads(read(f"slow-heads-{name}.json"))
+        held = sorted(heads["open_each_second"])
+        result += [
+            f"- {title}, GET /server-profile at c=1000 for 10 s: {flood['rps']:,.0f} req/s, "
+            f"p50 {flood['p50']:.1f} ms, p99 {flood['p99']:.1f} ms, statuses {flood['statuses']}, "
+            f"peak RSS {peak(f'rss-{name}-c1000.txt'):.1f} MiB",
+            f"- {title}, c=32 while 1000 slow request heads are held (reopened when closed): "
+            f"{slow['rps']:,.0f} req/s, p50 {slow['p50']:.1f} ms, p99 {slow['p99']:.1f} ms, statuses "
+            f"{slow['statuses']}, peak RSS {peak(f'rss-{name}-slow.txt'):.1f} MiB; slow heads the "
+            f"attacker held open, median over its {heads['seconds']:.0f} s: {held[len(held) // 2] if held else 0}; "
+            f"closed by the server: {heads['closed']} (median after "
+            f"{(heads['closed_after_p50'] or 0):.1f} s)",
+        ]
+    return result
+
+
+lines += [
+    "## 7. Floods and slow clients",
+    "",
+    "`oha -z 10s -c 1000` on GET /server-profile, signed in; then `scripts/slow_heads.py` holds",
+    "1000 connections that each send part of a request head and never the rest (reopening any",
+    "the server closes) while `oha -c 32` loads the page. RSS sampled every 100 ms.",
+    "",
+] + flood_lines() + [""]
 with open(os.path.join(out, "REPORT.md"), "w") as f:
     f.write("\n".join(lines) + "\n")

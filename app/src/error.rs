@@ -39,6 +39,10 @@ pub enum AppError {
     /// 503: the session store (Redis, SQLite) is unavailable.
     #[error("The session store is unavailable right now; try again in a moment.")]
     StoreUnavailable,
+    /// 503: the server is at its limit (requests to the IdP, or a session's refresh in
+    /// progress elsewhere); nothing was changed.
+    #[error("The server is busy right now; try again in a moment.")]
+    Busy,
     /// 400: a server function was called with a body it cannot read (not the browser's doing).
     #[error("The request was malformed.")]
     BadRequest,
@@ -68,10 +72,14 @@ pub enum EndReason {
     /// Signed out here (in another tab of this browser, say).
     #[error("You have been signed out. Sign in again to see this page.")]
     SignedOut,
+    /// The user signed in on more browsers or devices than the app allows at once; the oldest
+    /// session ended.
+    #[error("Your session ended because you signed in on more browsers or devices than this app allows at once; the oldest session ends first. Sign in again.")]
+    TooManySessions,
 }
 
 impl EndReason {
-    const ALL: [EndReason; 7] = [
+    const ALL: [EndReason; 8] = [
         EndReason::RefreshRefused,
         EndReason::IdpUnavailable,
         EndReason::CannotRenew,
@@ -79,6 +87,7 @@ impl EndReason {
         EndReason::Idle,
         EndReason::LoggedOutAtIdp,
         EndReason::SignedOut,
+        EndReason::TooManySessions,
     ];
 
     /// The variant's name, as serde writes it.
@@ -91,6 +100,7 @@ impl EndReason {
             EndReason::Idle => "Idle",
             EndReason::LoggedOutAtIdp => "LoggedOutAtIdp",
             EndReason::SignedOut => "SignedOut",
+            EndReason::TooManySessions => "TooManySessions",
         }
     }
 }
@@ -123,7 +133,7 @@ impl AppError {
             | AppError::MalformedProfile
             | AppError::IdpUnreachable
             | AppError::Network => 502,
-            AppError::StoreUnavailable => 503,
+            AppError::StoreUnavailable | AppError::Busy => 503,
             AppError::BadRequest => 400,
             AppError::Transport | AppError::Internal => 500,
         }
@@ -142,6 +152,7 @@ impl FromJson for AppError {
             "IdpUnreachable",
             "Network",
             "StoreUnavailable",
+            "Busy",
             "BadRequest",
             "Transport",
             "Internal",
@@ -157,6 +168,7 @@ impl FromJson for AppError {
             "IdpUnreachable" => AppError::IdpUnreachable,
             "Network" => AppError::Network,
             "StoreUnavailable" => AppError::StoreUnavailable,
+            "Busy" => AppError::Busy,
             "BadRequest" => AppError::BadRequest,
             "Transport" => AppError::Transport,
             _ => AppError::Internal,
@@ -196,6 +208,7 @@ mod tests {
             AppError::IdpUnreachable,
             AppError::Network,
             AppError::StoreUnavailable,
+            AppError::Busy,
             AppError::BadRequest,
             AppError::Transport,
             AppError::Internal,

@@ -8,6 +8,7 @@
 //! | `/t/dev/oauth2/token/.well-known/openid-configuration` | discovery (issuer `http://localhost:<port>/t/dev/oauth2/token`) |
 //! | `/t/dev/oauth2/authorize` | authorization code flow; PKCE S256 required; a real login form |
 //! | `/t/dev/oauth2/token` | `authorization_code` and `refresh_token` (rotating); client_secret_basic/post |
+//! | `/t/dev/oauth2/revoke` | RFC 7009 token revocation (a refresh token's whole family) |
 //! | `/t/dev/oauth2/jwks`, `/t/dev/oauth2/userinfo` | RS256 keys; profile claims |
 //! | `/t/dev/scim2/Me` | the user's SCIM record (`internal_login` scope required), with CORS |
 //! | `/t/dev/oidc/logout` | RP-initiated logout (`id_token_hint`, registered `post_logout_redirect_uri`) |
@@ -75,7 +76,7 @@ pub struct DevIdpSettings {
     /// Like an Asgardeo application with no user attributes configured: the ID token carries
     /// `username` but no profile claims (userinfo still has them).
     pub minimal_id_token: bool,
-    /// Enables `/t/dev/_test/*`: key rotation, token revocation, token lifetime.
+    /// Enables `/t/dev/_test/*`: key rotation, token revocation, token lifetime, a slow scim2/Me.
     pub test_controls: bool,
 }
 
@@ -120,6 +121,7 @@ impl DevIdp {
             users: settings.users,
             clients: settings.clients,
             access_token_ttl: Mutex::new(settings.access_token_ttl),
+            scim_delay: Mutex::new(Duration::ZERO),
             minimal_id_token: settings.minimal_id_token,
             test_controls: settings.test_controls,
             keys: RwLock::new(keys),
@@ -174,6 +176,7 @@ fn router(state: Arc<IdpState>) -> Router {
         )
         .route(&t("/commonauth"), post(authorize::login))
         .route(&t("/oauth2/token"), post(token::token))
+        .route(&t("/oauth2/revoke"), post(token::revoke))
         .route(
             &t("/oidc/logout"),
             get(logout::logout).post(logout::logout_post),
@@ -191,7 +194,8 @@ fn router(state: Arc<IdpState>) -> Router {
             .route(
                 &t("/_test/access-token-ttl"),
                 post(resources::set_access_token_ttl),
-            );
+            )
+            .route(&t("/_test/scim-delay"), post(resources::set_scim_delay));
     }
     router.with_state(state)
 }
@@ -203,6 +207,8 @@ pub struct IdpState {
     users: Vec<DevUser>,
     clients: Vec<DevClient>,
     access_token_ttl: Mutex<Duration>,
+    /// How long scim2/Me waits before it answers (a test control; zero unless set).
+    scim_delay: Mutex<Duration>,
     minimal_id_token: bool,
     test_controls: bool,
     keys: RwLock<SigningKeys>,
@@ -321,6 +327,7 @@ struct Stats {
     scim_me: AtomicU64,
     logouts: AtomicU64,
     backchannel_logouts_sent: AtomicU64,
+    revocations: AtomicU64,
 }
 
 /// The counters as JSON.
@@ -337,6 +344,8 @@ pub struct StatsSnapshot {
     pub scim_me: u64,
     pub logouts: u64,
     pub backchannel_logouts_sent: u64,
+    /// Tokens revoked at `/t/dev/oauth2/revoke`.
+    pub revocations: u64,
 }
 
 impl Stats {
@@ -358,6 +367,7 @@ impl Stats {
             scim_me: get(&self.scim_me),
             logouts: get(&self.logouts),
             backchannel_logouts_sent: get(&self.backchannel_logouts_sent),
+            revocations: get(&self.revocations),
         }
     }
 }

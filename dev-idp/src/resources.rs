@@ -43,6 +43,7 @@ fn metadata(idp: &IdpState) -> anyhow::Result<AppProviderMetadata> {
         vec![CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256],
         AsgardeoMetadata {
             end_session_endpoint: Some(url("/oidc/logout")),
+            revocation_endpoint: Some(url("/oauth2/revoke")),
             authorization_response_iss_parameter_supported: true,
             backchannel_logout_supported: true,
             backchannel_logout_session_supported: true,
@@ -187,6 +188,10 @@ const SCIM_JSON: &str = "application/scim+json";
 
 pub async fn scim_me(State(idp): State<Arc<IdpState>>, headers: HeaderMap) -> Response {
     Stats::bump(&idp.stats.scim_me);
+    let delay = *idp.scim_delay.lock().unwrap_or_else(|p| p.into_inner());
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
+    }
     let user = match authorize_bearer(&idp, &headers, "internal_login") {
         Ok(user) => user,
         Err(BearerError::InsufficientScope) => {
@@ -292,6 +297,20 @@ pub async fn expire_access_tokens(
     idp.store()
         .access_tokens
         .retain(|_, a| a.username != form.username);
+    StatusCode::NO_CONTENT.into_response()
+}
+
+#[derive(Deserialize)]
+pub struct DelayForm {
+    millis: u64,
+}
+
+/// Test control: scim2/Me answers this much later from now on (a slow IdP).
+pub async fn set_scim_delay(
+    State(idp): State<Arc<IdpState>>,
+    Form(form): Form<DelayForm>,
+) -> Response {
+    *idp.scim_delay.lock().unwrap_or_else(|p| p.into_inner()) = Duration::from_millis(form.millis);
     StatusCode::NO_CONTENT.into_response()
 }
 

@@ -37,6 +37,9 @@ pub struct TokenForm {
     refresh_token: Option<String>,
     client_id: Option<String>,
     client_secret: Option<String>,
+    /// RFC 7009: the token to revoke, and what it is.
+    token: Option<String>,
+    token_type_hint: Option<String>,
 }
 
 /// An OAuth error answer (RFC 6749 §5.2).
@@ -87,6 +90,61 @@ pub async fn token(
         Stats::bump(&idp.stats.token_errors);
         error
     })
+}
+
+/// `POST /t/dev/oauth2/revoke` (RFC 7009): revokes an access or refresh token of the
+/// authenticated client. Unknown tokens are answered like revoked ones (§2.2).
+pub async fn revoke(
+    State(idp): State<Arc<IdpState>>,
+    headers: HeaderMap,
+    form: Result<Form<TokenForm>, FormRejection>,
+) -> Response {
+    let Ok(Form(form)) = form else {
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "A form body is required.",
+        );
+    };
+    let client = match authenticate(&idp, &headers, &form) {
+        Ok(client) => client,
+        Err(response) => return response,
+    };
+    let Some(token) = form.token.as_deref() else {
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "The token is missing.",
+        );
+    };
+    let revoked = {
+        let mut store = idp.store();
+        // The hint says where to look first (§2.1); both tables are searched either way.
+        let access_first = form.token_type_hint.as_deref() == Some("access_token");
+        let access = |store: &mut super::Store| store.access_tokens.remove(token).is_some();
+        let refresh = |store: &mut super::Store| {
+            let family = store
+                .refresh_tokens
+                .get(token)
+                .filter(|grant| grant.client_id == client.client_id)
+                .map(|grant| grant.family.clone());
+            // Revoking a refresh token ends its whole family (every rotation of it).
+            family.is_some_and(|family| {
+                store.refresh_tokens.retain(|_, r| r.family != family);
+                true
+            })
+        };
+        let tables: [&dyn Fn(&mut super::Store) -> bool; 2] = if access_first {
+            [&access, &refresh]
+        } else {
+            [&refresh, &access]
+        };
+        tables.iter().any(|revoke| revoke(&mut store))
+    };
+    if revoked {
+        Stats::bump(&idp.stats.revocations);
+    }
+    (StatusCode::OK, no_store()).into_response()
 }
 
 /// client_secret_basic or client_secret_post; exactly one of them.

@@ -17,7 +17,7 @@ use server::{
     },
     clock::{Clock, SharedClock, SystemClock},
     config::Config,
-    sessions::{AnyStore, SessionBackend},
+    sessions::{AnyStore, BackendOptions, SessionBackend},
 };
 use std::{sync::Arc, time::Duration};
 use tower_sessions::{Expiry, Session};
@@ -44,10 +44,18 @@ fn service(runtime: &tokio::runtime::Runtime) -> (Arc<AuthService>, Arc<AnyStore
         &config.id_token_algs,
         http.clone(),
         clock.clone(),
+        config.idp_max_concurrency,
+        &config.trusted_audiences,
     )
     .expect("oidc client");
     let backend = runtime
-        .block_on(SessionBackend::connect(&config.session_store))
+        .block_on(SessionBackend::connect(
+            &config.session_store,
+            BackendOptions {
+                key_prefix: config.session_key_prefix.clone(),
+                refresh_wait: config.refresh_lock_wait,
+            },
+        ))
         .expect("memory store");
     let store = Arc::new(AnyStore(backend.clone()));
     let scim = ScimClient::new(http, config.me_endpoint_for(&issuer).expect("scim2/Me"));
@@ -67,6 +75,7 @@ fn signed_in(now: i64) -> SignedIn {
         },
         sub: "475c20c5-fb98-3463-29a1-7aa20f5a73cd".into(),
         sid: Some("x".repeat(43)),
+        auth_time: Some(now),
         tokens: Tokens {
             access_token: "a".repeat(43),
             expires_at: Some(now + 3600),

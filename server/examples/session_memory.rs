@@ -9,9 +9,9 @@ use app::auth::SessionUser;
 use server::{
     auth::session::{AuthSession, SignedIn, Tokens},
     config::SessionStoreConfig,
-    sessions::{AnyStore, SessionBackend},
+    sessions::{AnyStore, BackendOptions, SessionBackend},
 };
-use std::sync::Arc;
+use std::{sync::Arc, time::Duration};
 use tower_sessions::{Expiry, Session};
 
 fn resident_bytes() -> u64 {
@@ -39,9 +39,15 @@ async fn main() {
         .nth(1)
         .and_then(|n| n.parse().ok())
         .unwrap_or(100_000);
-    let backend = SessionBackend::connect(&SessionStoreConfig::Memory)
-        .await
-        .expect("memory store");
+    let backend = SessionBackend::connect(
+        &SessionStoreConfig::Memory,
+        BackendOptions {
+            key_prefix: "asgardeo-leptos:".into(),
+            refresh_wait: Duration::from_secs(15),
+        },
+    )
+    .await
+    .expect("memory store");
     let store = Arc::new(AnyStore(backend.clone()));
     let expiry = Some(Expiry::OnInactivity(time::Duration::days(1)));
     let id_token = format!("{}.{}.{}", random(101), random(513), random(342));
@@ -58,6 +64,7 @@ async fn main() {
             },
             sub: format!("{:08x}-fb98-3463-29a1-7aa20f5a73cd", i),
             sid: Some(random(43)),
+            auth_time: None,
             tokens: Tokens {
                 access_token: random(43),
                 expires_at: Some(1_800_000_000),

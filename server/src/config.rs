@@ -58,7 +58,8 @@ struct Env {
     /// Total timeout for every call to the IdP, in seconds.
     #[arg(long, env = "AUTH_HTTP_TIMEOUT", default_value = "15", value_parser = seconds)]
     auth_http_timeout: Duration,
-    /// Where sessions live: `memory`, `sqlite://path/to/sessions.db` or `redis://host:port`.
+    /// Where sessions live: `memory`, `sqlite://path/to/sessions.db`, `redis://host:port` or
+    /// `redis-cluster://host:port`.
     #[arg(
         long,
         env = "SESSION_STORE",
@@ -66,6 +67,10 @@ struct Env {
         hide_env_values = true
     )]
     session_store: String,
+    /// Put before the name of every key the app keeps in Redis (sessions, logout marks, locks,
+    /// the events channel), so that several apps can share one Redis.
+    #[arg(long, env = "SESSION_KEY_PREFIX", default_value = "asgardeo-leptos:")]
+    session_key_prefix: String,
     /// A session unused this long ends, in seconds.
     #[arg(long, env = "AUTH_SESSION_IDLE_TIMEOUT", default_value = "86400", value_parser = seconds)]
     auth_session_idle_timeout: Duration,
@@ -75,12 +80,61 @@ struct Env {
     /// Refresh an access token this many seconds before it expires.
     #[arg(long, env = "AUTH_REFRESH_SKEW", default_value = "60", value_parser = seconds)]
     auth_refresh_skew: Duration,
+    /// How many calls that spend the app's credentials at the IdP (code exchange, refresh,
+    /// userinfo, revocation) may be in flight at once; beyond it requests get a fast 503.
+    #[arg(long, env = "AUTH_IDP_MAX_CONCURRENCY", default_value = "32", value_parser = count)]
+    auth_idp_max_concurrency: usize,
+    /// How long a request waits for another request's refresh of the same session, in seconds,
+    /// before it gives up with a 503.
+    #[arg(long, env = "AUTH_REFRESH_LOCK_WAIT", default_value = "15", value_parser = seconds)]
+    auth_refresh_lock_wait: Duration,
+    /// Sessions one user (`sub`) may hold at once; a new sign-in beyond it ends the oldest.
+    #[arg(long, env = "AUTH_MAX_SESSIONS_PER_USER", default_value = "20", value_parser = count)]
+    auth_max_sessions_per_user: usize,
+    /// Audiences besides the client id that an ID token may name (comma-separated); by
+    /// default an ID token with any other audience is refused (OpenID Connect Core 3.1.3.7).
+    #[arg(long, env = "AUTH_TRUSTED_AUDIENCES", default_value = "")]
+    auth_trusted_audiences: String,
     /// Whether `/api/auth/session` hands the browser the access token; `false` keeps it out of
     /// JavaScript (`/client-profile` then uses the same-origin `/api/scim2/Me`).
     #[arg(long, env = "AUTH_EXPOSE_ACCESS_TOKEN", default_value = "true", value_parser = flag, action = clap::ArgAction::Set)]
     auth_expose_access_token: bool,
     #[command(flatten)]
+    server: ServerEnv,
+    #[command(flatten)]
     dev_idp: DevIdpEnv,
+}
+
+/// How the server treats connections and floods (see `server/src/serve.rs` and `limits.rs`).
+#[derive(clap::Args, Debug)]
+struct ServerEnv {
+    /// Seconds from the first byte of a request head to its end; a slower head closes the
+    /// connection.
+    #[arg(long, env = "SERVER_HEADER_READ_TIMEOUT", default_value = "10", value_parser = seconds)]
+    server_header_read_timeout: Duration,
+    /// Seconds a connection may stay open with no request in flight (an open event stream is in
+    /// flight).
+    #[arg(long, env = "SERVER_IDLE_TIMEOUT", default_value = "30", value_parser = seconds)]
+    server_idle_timeout: Duration,
+    /// Connections served at once; beyond, a connection gets a fast 503 [default: the open-files
+    /// limit less a reserve for the IdP, Redis and SQLite clients — 768 of the usual 1,024].
+    #[arg(long, env = "SERVER_MAX_CONNECTIONS", value_parser = count)]
+    server_max_connections: Option<usize>,
+    /// Seconds that requests in flight may take to finish after SIGTERM or Ctrl-C.
+    #[arg(long, env = "SERVER_SHUTDOWN_GRACE", default_value = "15", value_parser = seconds)]
+    server_shutdown_grace: Duration,
+    /// Server-rendered pages in flight at once; beyond, a fast 503.
+    #[arg(long, env = "SERVER_MAX_CONCURRENT_PAGES", default_value = "256", value_parser = count)]
+    server_max_concurrent_pages: usize,
+    /// Server functions and auth API calls in flight at once; beyond, a fast 503.
+    #[arg(long, env = "SERVER_MAX_CONCURRENT_API", default_value = "256", value_parser = count)]
+    server_max_concurrent_api: usize,
+    /// Sign-in starts and callbacks in flight at once; beyond, a fast 503.
+    #[arg(long, env = "SERVER_MAX_CONCURRENT_SIGN_INS", default_value = "64", value_parser = count)]
+    server_max_concurrent_sign_ins: usize,
+    /// API proxy calls in flight at once; beyond, a fast 503.
+    #[arg(long, env = "SERVER_MAX_CONCURRENT_PROXY", default_value = "128", value_parser = count)]
+    server_max_concurrent_proxy: usize,
 }
 
 /// The development IdP's variables (read only when it runs).
@@ -170,7 +224,8 @@ pub struct DevIdpConfig {
 pub enum SessionStoreConfig {
     Memory,
     Sqlite(String),
-    /// The URL may carry a password: it is never printed.
+    /// The URL (`redis://`, `rediss://` or `redis-cluster://`) may carry a password: it is never
+    /// printed.
     Redis(SecretString),
 }
 
@@ -197,6 +252,8 @@ pub struct Config {
     pub http_timeout: Duration,
     /// `SESSION_STORE`.
     pub session_store: SessionStoreConfig,
+    /// `SESSION_KEY_PREFIX`.
+    pub session_key_prefix: String,
     /// `AUTH_SESSION_IDLE_TIMEOUT`.
     pub session_idle_timeout: Duration,
     /// `AUTH_SESSION_MAX_AGE`.
@@ -205,6 +262,19 @@ pub struct Config {
     pub refresh_skew: Duration,
     /// `AUTH_EXPOSE_ACCESS_TOKEN`.
     pub expose_access_token: bool,
+    /// `AUTH_IDP_MAX_CONCURRENCY`.
+    pub idp_max_concurrency: usize,
+    /// `AUTH_REFRESH_LOCK_WAIT`.
+    pub refresh_lock_wait: Duration,
+    /// `AUTH_MAX_SESSIONS_PER_USER`.
+    pub max_sessions_per_user: usize,
+    /// `AUTH_TRUSTED_AUDIENCES`, split.
+    pub trusted_audiences: Vec<String>,
+    /// `SERVER_HEADER_READ_TIMEOUT`, `SERVER_IDLE_TIMEOUT`, `SERVER_MAX_CONNECTIONS`,
+    /// `SERVER_SHUTDOWN_GRACE`.
+    pub serve: crate::serve::ServeLimits,
+    /// `SERVER_MAX_CONCURRENT_*`.
+    pub route_limits: crate::limits::RouteLimits,
 }
 
 impl Config {
@@ -266,6 +336,19 @@ impl Env {
             Some(url) => parse_base_url("AUTH_URL", url)?,
             None => parse_base_url("AUTH_URL", &format!("http://localhost:{}", listen.port()))?,
         };
+        // Over plain http the session cookie can be neither `Secure` nor `__Host-`, and no HSTS
+        // is sent: anyone on the network, or a sibling host, could read or plant it.
+        if auth_url.scheme() == "http" && !is_loopback(&auth_url) {
+            return Err(invalid(
+                "AUTH_URL",
+                format!(
+                    "`{auth_url}` is plain http on a host other than this machine, so the session \
+                     cookie could be read or planted on the way. Serve the app over https (behind \
+                     a TLS-terminating proxy) and set AUTH_URL=https://{}",
+                    auth_url.host_str().unwrap_or("your.host")
+                ),
+            ));
+        }
         let me_endpoint = self
             .asgardeo_me_endpoint
             .as_deref()
@@ -371,10 +454,35 @@ impl Env {
             http_connect_timeout: self.auth_http_connect_timeout,
             http_timeout: self.auth_http_timeout,
             session_store: session_store(&self.session_store)?,
+            session_key_prefix: self.session_key_prefix.clone(),
             session_idle_timeout: self.auth_session_idle_timeout,
             session_max_age: self.auth_session_max_age,
             refresh_skew: self.auth_refresh_skew,
             expose_access_token: self.auth_expose_access_token,
+            idp_max_concurrency: self.auth_idp_max_concurrency,
+            refresh_lock_wait: self.auth_refresh_lock_wait,
+            max_sessions_per_user: self.auth_max_sessions_per_user,
+            serve: crate::serve::ServeLimits {
+                max_connections: self
+                    .server
+                    .server_max_connections
+                    .unwrap_or_else(crate::serve::default_max_connections),
+                header_read_timeout: self.server.server_header_read_timeout,
+                idle_timeout: self.server.server_idle_timeout,
+                shutdown_grace: self.server.server_shutdown_grace,
+            },
+            route_limits: crate::limits::RouteLimits {
+                pages: self.server.server_max_concurrent_pages,
+                api: self.server.server_max_concurrent_api,
+                sign_ins: self.server.server_max_concurrent_sign_ins,
+                proxy: self.server.server_max_concurrent_proxy,
+            },
+            trusted_audiences: self
+                .auth_trusted_audiences
+                .split(',')
+                .map(|a| a.trim().to_owned())
+                .filter(|a| !a.is_empty())
+                .collect(),
         })
     }
 
@@ -428,6 +536,14 @@ fn seconds(value: &str) -> Result<Duration, String> {
     }
 }
 
+fn count(value: &str) -> Result<usize, String> {
+    match value.trim().parse::<usize>() {
+        Ok(0) => Err("must be a positive number".into()),
+        Ok(n) => Ok(n),
+        Err(e) => Err(format!("not a number ({e})")),
+    }
+}
+
 fn flag(value: &str) -> Result<bool, String> {
     match value.trim().to_ascii_lowercase().as_str() {
         "true" | "1" | "yes" => Ok(true),
@@ -441,12 +557,16 @@ fn session_store(value: &str) -> Result<SessionStoreConfig, ConfigError> {
     match value.trim() {
         "memory" => Ok(SessionStoreConfig::Memory),
         v if v.starts_with("sqlite:") => Ok(SessionStoreConfig::Sqlite(v.to_owned())),
-        v if v.starts_with("redis://") || v.starts_with("rediss://") => {
+        v if v.starts_with("redis://")
+            || v.starts_with("rediss://")
+            || v.starts_with("redis-cluster://") =>
+        {
             Ok(SessionStoreConfig::Redis(SecretString::from(v.to_owned())))
         }
         _ => Err(invalid(
             "SESSION_STORE",
-            "is not `memory`, `sqlite://path/to/file.db` or `redis://host:port`",
+            "is not `memory`, `sqlite://path/to/file.db`, `redis://host:port` or \
+             `redis-cluster://host:port`",
         )),
     }
 }
@@ -748,6 +868,21 @@ mod tests {
         vars.pop();
         vars.push(("ASGARDEO_ME_ENDPOINT", "http://127.0.0.1:8080/scim2/Me"));
         assert!(load(&vars).is_ok());
+    }
+
+    #[test]
+    fn a_plain_http_auth_url_is_refused_beyond_loopback_with_the_fix_named() {
+        let err = error_of(&asgardeo_with(("AUTH_URL", "http://app.example.com")));
+        assert!(err.starts_with("AUTH_URL is malformed"), "{err}");
+        assert!(err.contains("AUTH_URL=https://app.example.com"), "{err}");
+        for fine in [
+            "https://app.example.com",
+            "http://localhost:3000",
+            "http://127.0.0.1:3000",
+            "http://[::1]:3000",
+        ] {
+            assert!(load(&asgardeo_with(("AUTH_URL", fine))).is_ok(), "{fine}");
+        }
     }
 
     #[test]

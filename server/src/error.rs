@@ -53,6 +53,8 @@ impl AuthError {
             {
                 StatusCode::FORBIDDEN
             }
+            AuthError::SignIn(SignInError::Idp(OidcError::Busy))
+            | AuthError::Idp(OidcError::Busy) => StatusCode::SERVICE_UNAVAILABLE,
             AuthError::SignIn(SignInError::Idp(_)) | AuthError::Idp(_) => StatusCode::BAD_GATEWAY,
             AuthError::SignIn(_) => StatusCode::BAD_REQUEST,
             AuthError::Store(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -115,6 +117,8 @@ impl AuthError {
                 "The identity provider's response has no authorization code. Nothing was signed in."
                     .into(),
             ),
+            AuthError::SignIn(SignInError::Idp(err @ OidcError::Busy))
+            | AuthError::Idp(err @ OidcError::Busy) => ("The server is busy", idp_message(err)),
             AuthError::SignIn(SignInError::Idp(err)) | AuthError::Idp(err) => {
                 (IDP_FAILED, idp_message(err))
             }
@@ -172,6 +176,12 @@ fn idp_message(err: &OidcError) -> String {
             "Its user information is about a different user than the sign-in."
         }
         OidcError::LogoutToken(_) => "Its logout token is not valid.",
+        OidcError::Revocation(_) => "It could not revoke the session's tokens.",
+        OidcError::Busy => {
+            return "Too many sign-ins are being finished right now, so this one was not sent \
+                    to the identity provider. Nothing was signed in; try again in a moment."
+                .to_owned()
+        }
     };
     format!("Signing in did not work because of the identity provider. {text}")
 }
@@ -193,6 +203,8 @@ fn id_token_words(problem: IdTokenProblem) -> &'static str {
         }
         IdTokenProblem::AmbiguousKey => "the key that signed it cannot be told apart",
         IdTokenProblem::AccessTokenHash => "its at_hash does not match the access token",
+        IdTokenProblem::Session => "it names another session at the identity provider",
+        IdTokenProblem::AuthTime => "it names another time of signing in",
         IdTokenProblem::Other => "it is malformed",
     }
 }
@@ -209,6 +221,11 @@ impl IntoResponse for AuthError {
         let status = self.status();
         let page = self.page();
         let mut response = error_page(status, page);
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, header::HeaderValue::from_static("5"));
+        }
         response.extensions_mut().insert(ErrorReport {
             code: self.code(),
             error: Arc::new(self),
@@ -244,7 +261,10 @@ pub async fn render_error_pages(
         let html = render_error_document(&options, info);
         let mut page = (status, Html(html)).into_response();
         for (name, value) in response.headers() {
-            if name == header::SET_COOKIE || name == header::WWW_AUTHENTICATE {
+            if name == header::SET_COOKIE
+                || name == header::WWW_AUTHENTICATE
+                || name == header::RETRY_AFTER
+            {
                 page.headers_mut().append(name.clone(), value.clone());
             }
         }

@@ -12,7 +12,9 @@ pub mod config;
 #[cfg(feature = "dev-idp")]
 pub mod dev;
 pub mod error;
+pub mod limits;
 pub mod oidc_types;
+pub mod serve;
 pub mod sessions;
 pub mod startup;
 pub mod telemetry;
@@ -26,6 +28,8 @@ use std::sync::Arc;
 pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub auth: Arc<auth::AuthService>,
+    /// The caps on requests in flight, per kind of route.
+    pub in_flight: Arc<limits::InFlight>,
 }
 
 impl FromRef<AppState> for LeptosOptions {

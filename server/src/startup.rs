@@ -14,7 +14,7 @@ use crate::{
     clock::{SharedClock, SystemClock},
     config::{Config, Provider},
     error::{render_error_pages, server_fn_status},
-    sessions::{AnyStore, SessionBackend},
+    sessions::{AnyStore, BackendOptions, SessionBackend},
     AppState,
 };
 use anyhow::Context;
@@ -42,6 +42,7 @@ use url::Url;
 pub struct Application {
     listener: TcpListener,
     router: Router,
+    serve: crate::serve::ServeLimits,
     #[cfg(feature = "dev-idp")]
     dev_idp: Option<dev_idp::DevIdp>,
     events: Arc<EventBus>,
@@ -113,8 +114,17 @@ impl Application {
             &config.id_token_algs,
             http.clone(),
             clock.clone(),
+            config.idp_max_concurrency,
+            &config.trusted_audiences,
         )?;
-        let backend = SessionBackend::connect(&config.session_store).await?;
+        let backend = SessionBackend::connect(
+            &config.session_store,
+            BackendOptions {
+                key_prefix: config.session_key_prefix.clone(),
+                refresh_wait: config.refresh_lock_wait,
+            },
+        )
+        .await?;
         tracing::info!(store = backend.name(), "sessions ready");
         let events = EventBus::start(backend.clone()).await?;
         let config = Arc::new(config);
@@ -126,10 +136,12 @@ impl Application {
             events.clone(),
             clock,
         );
+        let serve = auth.config().serve.clone();
         let router = router(auth, leptos_options, &issuer)?;
         Ok(Application {
             listener,
             router,
+            serve,
             #[cfg(feature = "dev-idp")]
             dev_idp,
             addr,
@@ -158,14 +170,14 @@ impl Application {
         );
         tracing::info!("listening on http://{}", self.addr);
         let events = self.events;
-        let served = axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(async move {
-                shutdown.await;
-                // Open event streams would hold the shutdown up until they end.
-                events.publish(AuthEvent::Shutdown).await;
-                let _ = stop_tx.send(true);
-            })
-            .await;
+        let served = crate::serve::serve(self.listener, self.router, self.serve, async move {
+            shutdown.await;
+            // Open event streams tell their tabs to reconnect (to another instance) and end.
+            events.publish(AuthEvent::Shutdown).await;
+        })
+        .await;
+        // The development IdP outlives the app's last request (which may be waiting on it).
+        let _ = stop_tx.send(true);
         if let Some(task) = idp_task {
             task.await
                 .context("development IdP task")?
@@ -189,10 +201,12 @@ fn router(
         me_endpoint,
         issuer,
         &leptos_options,
+        auth.clone(),
     ));
     let state = AppState {
         leptos_options: leptos_options.clone(),
         auth: auth.clone(),
+        in_flight: crate::limits::InFlight::new(auth.config().route_limits),
     };
     // Discovery and JWKS now, not on the first sign-in.
     tokio::spawn({
@@ -228,6 +242,7 @@ fn router(
         .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(context, shell))
         .layer(from_fn(server_fn_status))
         .layer(from_fn_with_state(origin, auth::csrf::refuse_cross_site))
+        .layer(from_fn_with_state(state.clone(), crate::limits::cap_in_flight))
         .layer(from_fn_with_state(leptos_options, render_error_pages))
         .layer(from_fn(no_store_unless_static))
         .layer(from_fn_with_state(csp, content_security_policy))
@@ -289,15 +304,24 @@ fn session_layer(
 struct CspNonce(Arc<str>);
 
 /// The policy, less its per-response nonce: scripts only from this origin and with the nonce
-/// (and wasm), connections only to this origin and scim2/Me's, forms only to this origin and the
-/// IdP's (sign-out continues there), no framing, no plugins, no `<base>`.
+/// (and wasm), connections only to this origin and scim2/Me's, forms only to this origin, the
+/// IdP's and its end-session endpoint's (sign-out continues there), no framing, no plugins, no
+/// `<base>`.
 struct ContentSecurityPolicy {
-    /// Everything after the nonce (built once).
+    /// Everything after the nonce up to `form-action`'s origins (built once).
     after_nonce: String,
+    /// The issuer's origin, which `form-action` always allows.
+    issuer_origin: String,
+    auth: Arc<AuthService>,
 }
 
 impl ContentSecurityPolicy {
-    fn new(me_endpoint: Option<&Url>, issuer: &Url, options: &LeptosOptions) -> Self {
+    fn new(
+        me_endpoint: Option<&Url>,
+        issuer: &Url,
+        options: &LeptosOptions,
+        auth: Arc<AuthService>,
+    ) -> Self {
         let origin = |url: &Url| url.origin().ascii_serialization();
         let mut connect_src = "'self'".to_owned();
         if let Some(me_endpoint) = me_endpoint {
@@ -313,15 +337,31 @@ impl ContentSecurityPolicy {
             after_nonce: format!(
                 "' 'wasm-unsafe-eval'; connect-src {connect_src}; img-src 'self' data:; \
                  style-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; \
-                 form-action 'self' {}; frame-ancestors 'none'",
+                 form-action 'self' {}",
                 origin(issuer)
             ),
+            issuer_origin: origin(issuer),
+            auth,
         }
     }
 
     fn header(&self, nonce: &str) -> Option<HeaderValue> {
         let before = "default-src 'self'; script-src 'self' 'nonce-";
-        HeaderValue::from_str(&[before, nonce, &self.after_nonce].concat()).ok()
+        // Sign-out is a form POST that the server answers with a redirect to the IdP's
+        // end-session endpoint, which form-action must allow too (it may be on another origin
+        // than the issuer; it is known once discovery has run).
+        let end_session = self
+            .auth
+            .oidc()
+            .discovered()
+            .and_then(|p| Url::parse(p.end_session_endpoint()?).ok())
+            .map(|url| url.origin().ascii_serialization())
+            .filter(|origin| *origin != self.issuer_origin);
+        let extra = end_session
+            .as_deref()
+            .map_or(String::new(), |o| format!(" {o}"));
+        let after = "; frame-ancestors 'none'";
+        HeaderValue::from_str(&[before, nonce, &self.after_nonce, &extra, after].concat()).ok()
     }
 }
 

@@ -12,7 +12,7 @@ use helpers::*;
 use reqwest::{header, StatusCode};
 use std::{
     io::Write,
-    sync::{Arc, Mutex},
+    sync::{Arc, Mutex, OnceLock},
 };
 
 #[derive(Clone, Default)]
@@ -28,16 +28,33 @@ impl Write for Captured {
     }
 }
 
+/// Every log line of this test binary, written by tracing-subscriber's default formatter (what
+/// a library user has), not the app's escaping one: what the auth code logs must be safe as it
+/// is.
+fn captured() -> &'static Captured {
+    static CAPTURED: OnceLock<Captured> = OnceLock::new();
+    CAPTURED.get_or_init(|| {
+        let captured = Captured::default();
+        let writer = captured.clone();
+        tracing_subscriber::fmt()
+            // cookie_store is the test's own browser (reqwest's cookie jar), not the app.
+            .with_env_filter("debug,cookie_store=off")
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .init();
+        captured
+    })
+}
+
+impl Captured {
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+}
+
 #[tokio::test]
 async fn secrets_never_reach_the_logs() {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    tracing_subscriber::fmt()
-        // cookie_store is the test's own browser (reqwest's cookie jar), not the app.
-        .with_env_filter("debug,cookie_store=off")
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .init();
+    let captured = captured();
 
     const AUTH_SECRET: &str = "log-test-secret-log-test-secret-0123456789";
     const PASSWORD: &str = "correct-horse-battery-staple";
@@ -133,7 +150,7 @@ async fn secrets_never_reach_the_logs() {
     let refreshed = match session["access_token"].as_str() {
         Some(token) => token.to_owned(),
         None => {
-            let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+            let logs = captured.text();
             let refresh: Vec<&str> = logs
                 .lines()
                 .filter(|l| l.contains("refresh") || l.contains("WARN") || l.contains("ERROR"))
@@ -203,7 +220,7 @@ async fn secrets_never_reach_the_logs() {
         .unwrap();
 
     std::fs::remove_file(&users).ok();
-    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let logs = captured.text();
     assert!(logs.contains("signed in"), "the logs were captured: {logs}");
     assert!(
         logs.contains("state mismatch") || logs.contains("matches no sign-in"),
@@ -233,6 +250,74 @@ async fn secrets_never_reach_the_logs() {
         assert!(
             leaks.is_empty(),
             "the {what} appears in the logs: {leaks:#?}"
+        );
+    }
+}
+
+/// Text a stranger controls, in a logout token's header and in a callback's `error`: a newline
+/// to start a forged line, and an escape sequence that would clear a terminal.
+#[tokio::test]
+async fn strangers_cannot_forge_log_lines_or_send_escape_sequences() {
+    let captured = captured();
+    let hostile = helpers::hostile::HostileIdp::start().await;
+    let env = hostile.app_env();
+    let vars: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let app = spawn_app(&vars).await;
+
+    // A logout token whose `alg` (read before any signature is checked) holds the forgery.
+    let token = hostile.logout_token(
+        Some(helpers::hostile::SUBJECT),
+        None,
+        "j-forged",
+        helpers::hostile::LogoutMischief::ForgedAlg,
+    );
+    let refused = reqwest::Client::new()
+        .post(app.url("/api/auth/backchannel-logout"))
+        .form(&[("logout_token", token)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+
+    // A callback for a sign-in this browser really started, with an `error` of the caller's
+    // choosing (the page shows the app's words; the log keeps the IdP's, escaped).
+    let start = app
+        .browser
+        .get(app.url("/api/auth/signin/asgardeo"))
+        .send()
+        .await
+        .unwrap();
+    let state = query_param(&location(&start), "state").unwrap();
+    let callback = app
+        .browser
+        .get(app.url(&format!(
+            "/api/auth/callback/asgardeo?state={state}&error=x%0AFAKE%1b%5b2J\
+             &error_description=y%0AFAKE%20INFO%20signed%20in%20sub=admin%1b%5b2J"
+        )))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(callback.status(), StatusCode::BAD_REQUEST);
+    let page = callback.text().await.unwrap();
+    assert!(
+        !page.contains("FAKE"),
+        "the page shows the app's words only"
+    );
+
+    let logs = captured.text();
+    assert!(
+        logs.contains("logout token refused") && logs.contains("auth request refused"),
+        "both refusals were logged: {logs}"
+    );
+    assert!(
+        logs.contains(r"x\nFAKE"),
+        "the caller's text is kept, escaped, for whoever reads the log"
+    );
+    for line in logs.lines() {
+        assert!(!line.starts_with("FAKE"), "a forged line: {line:?}");
+        assert!(
+            !line.chars().any(|c| c.is_control() && c != '\t'),
+            "a raw control character: {line:?}"
         );
     }
 }

@@ -10,7 +10,9 @@
 //!   `/api/auth/events`, where the server says when the session ends: signed out in another tab,
 //!   or logged out at the IdP (back-channel logout, on whichever server instance the IdP called).
 //!   It then checks, and tells the other tabs. One stream per browser, however many tabs: browsers
-//!   allow few connections per origin. When that tab closes, the next one takes over.
+//!   allow few connections per origin. When that tab closes, the next one takes over. A server
+//!   that stops says `reconnect`, and the stream opens again a moment later (on another
+//!   instance, behind a load balancer).
 
 use super::{
     context::{Auth, Source},
@@ -212,14 +214,37 @@ fn follow_server_events(auth: Auth, signed_in: bool) {
                     });
                 }
             });
+            // The server is stopping: open the stream again a moment later (spread out, so that
+            // the tabs of many browsers do not all land on the next instance at once).
+            let on_reconnect = Closure::<dyn Fn()>::new(move || {
+                EVENTS.with_borrow_mut(|slot| {
+                    if let Some(events) = slot.take() {
+                        events.close();
+                    }
+                });
+                let delay = 1_000 + (js_sys::Math::random() * 2_000.0) as i32;
+                let reopen =
+                    Closure::once_into_js(move || follow_server_events(auth, is_signed_in(auth)));
+                if let Some(window) = web_sys::window() {
+                    let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(
+                        reopen.unchecked_ref(),
+                        delay,
+                    );
+                }
+            });
             let _ = events.add_event_listener_with_callback(
                 "signed-out",
                 on_signed_out.as_ref().unchecked_ref(),
             );
+            let _ = events.add_event_listener_with_callback(
+                "reconnect",
+                on_reconnect.as_ref().unchecked_ref(),
+            );
             let _ =
                 events.add_event_listener_with_callback("error", on_error.as_ref().unchecked_ref());
-            // One pair per stream; streams open once per sign-in, so this stays small.
+            // One set per stream; streams open once per sign-in, so this stays small.
             on_signed_out.forget();
+            on_reconnect.forget();
             on_error.forget();
             *slot = Some(events);
         } else if !signed_in {

@@ -2,9 +2,11 @@
 //!
 //! The IdP posts a signed logout token when a user's IdP session ends. Once validated (see
 //! [`OidcClient::validate_logout_token`](super::oidc::OidcClient::validate_logout_token)), it
-//! marks the IdP session (`sid`) — or, without one, every session of the user (`sub`) — as logged
-//! out in the shared session backend, so that every server instance ends the matching sessions on
-//! their next request, whichever store holds them. A token's `jti` is accepted once.
+//! marks the IdP session (`sid`) — and the user's sessions that have no `sid`, when the token
+//! names the user too — or, without a `sid`, every session of the user (`sub`) as logged out in
+//! the shared session backend, so that every server instance ends the matching sessions on their
+//! next request, whichever store holds them. Marks only move forward, so a retried or replayed
+//! older token cannot undo a newer logout. A token's `jti` is accepted once.
 
 use super::{events::AuthEvent, oidc::OidcError, AuthService};
 use crate::{sessions::LogoutKey, AppState};
@@ -66,21 +68,23 @@ async fn backchannel_logout(
     };
     // Marks outlive every session they could apply to.
     let keep = auth.config().session_max_age + Duration::from_secs(60);
-    // The mark first: writing it twice is harmless, so when it fails the IdP's retry must not
-    // be refused as a replay. Then the jti, for as long as the token could be presented.
-    let key = claims.key;
+    // The marks first: writing them twice is harmless (a mark only moves forward), so when one
+    // fails the IdP's retry must not be refused as a replay. Then the jti, for as long as the
+    // token could be presented.
     let logged_out_at = claims.issued_at.min(auth.now());
-    if let Err(err) = auth
-        .backend()
-        .mark_logged_out(&key, logged_out_at, keep)
-        .await
-    {
-        tracing::error!(error = %err, "back-channel logout: session backend unavailable");
-        return (
-            StatusCode::SERVICE_UNAVAILABLE,
-            [(header::RETRY_AFTER, "5")],
-        )
-            .into_response();
+    for key in &claims.keys {
+        if let Err(err) = auth
+            .backend()
+            .mark_logged_out(key, logged_out_at, keep)
+            .await
+        {
+            tracing::error!(error = %crate::cause::chain(&err), "back-channel logout: session backend unavailable");
+            return (
+                StatusCode::SERVICE_UNAVAILABLE,
+                [(header::RETRY_AFTER, "5")],
+            )
+                .into_response();
+        }
     }
     let jti_lifetime =
         claims.expires_at.saturating_sub(logged_out_at).max(0) as u64 + JTI_SKEW_SECS;
@@ -97,7 +101,7 @@ async fn backchannel_logout(
             )
         }
         Err(err) => {
-            tracing::error!(error = %err, "back-channel logout: session backend unavailable");
+            tracing::error!(error = %crate::cause::chain(&err), "back-channel logout: session backend unavailable");
             return (
                 StatusCode::SERVICE_UNAVAILABLE,
                 [(header::RETRY_AFTER, "5")],
@@ -106,15 +110,17 @@ async fn backchannel_logout(
         }
     }
     tracing::info!(
-        by_sid = matches!(key, LogoutKey::Sid(_)),
+        by_sid = claims.keys.iter().any(|k| matches!(k, LogoutKey::Sid(_))),
         "back-channel logout"
     );
     // Open tabs hear it now, whichever instance holds their event stream.
-    auth.events()
-        .publish(AuthEvent::LoggedOut {
-            key,
-            at: logged_out_at,
-        })
-        .await;
+    for key in claims.keys {
+        auth.events()
+            .publish(AuthEvent::LoggedOut {
+                key,
+                at: logged_out_at,
+            })
+            .await;
+    }
     StatusCode::OK.into_response()
 }

@@ -8,7 +8,7 @@
 //! do not come from a browser, so they carry no victim's cookie. The back-channel logout
 //! endpoint is called by the IdP server-to-server and authenticates itself with a signed token.
 
-use crate::error::error_page;
+use crate::{cause::Untrusted, error::error_page};
 use app::{names::paths, pages::ErrorPageInfo};
 use axum::{
     extract::{Request, State},
@@ -43,8 +43,8 @@ pub async fn refuse_cross_site(
     }
     tracing::warn!(
         path = %request.uri().path(),
-        sec_fetch_site = fetch_site.unwrap_or("-"),
-        origin = request_origin.unwrap_or("-"),
+        sec_fetch_site = %Untrusted(fetch_site.unwrap_or("-")),
+        origin = %Untrusted(request_origin.unwrap_or("-")),
         "refused a cross-site request"
     );
     error_page(

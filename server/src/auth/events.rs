@@ -8,12 +8,13 @@
 //! Events reach every server instance that shares the session store: with Redis they travel over
 //! Redis pub/sub, so a back-channel logout received by one instance reaches the streams another
 //! instance holds. Nobody who is not signed in gets a stream (`204 No Content`, which also tells
-//! the browser not to reconnect); a session holds at most [`STREAMS_PER_SESSION`] (a new one
-//! replaces the oldest) and the server at most [`MAX_STREAMS`].
+//! the browser not to reconnect); a session holds at most [`STREAMS_PER_SESSION`] and a user
+//! at most [`STREAMS_PER_USER`] (a new one replaces the oldest), the server at most
+//! [`MAX_STREAMS`].
 
 use super::{session::AuthSession, AuthService};
 use crate::{
-    sessions::{LogoutKey, SessionBackend, SessionDigest},
+    sessions::{LogoutKey, SessionBackend, SessionDigest, UserDigest},
     AppState,
 };
 use app::names::paths;
@@ -37,6 +38,8 @@ use tokio::sync::{broadcast, Notify};
 
 /// Streams one session may hold open at once (a browser needs one; a few spare for races).
 pub const STREAMS_PER_SESSION: usize = 4;
+/// Streams one user may hold open at once, over all their sessions (browsers and devices).
+pub const STREAMS_PER_USER: usize = 16;
 /// Streams the server holds open at once, all sessions together.
 pub const MAX_STREAMS: usize = 10_000;
 /// A stream is closed after this long; the browser reconnects (and is checked again).
@@ -79,6 +82,10 @@ impl AuthEvent {
                 key: LogoutKey::Sub(sub),
                 at,
             } => Some(format!("sub {at} {sub}")),
+            AuthEvent::LoggedOut {
+                key: LogoutKey::SubWithoutSid(sub),
+                at,
+            } => Some(format!("nosid {at} {sub}")),
             AuthEvent::Recheck | AuthEvent::Shutdown => None,
         }
     }
@@ -87,13 +94,13 @@ impl AuthEvent {
         let (kind, rest) = text.split_once(' ')?;
         match kind {
             "ended" => SessionDigest::from_hex(rest).map(AuthEvent::SessionEnded),
-            "sid" | "sub" => {
+            "sid" | "sub" | "nosid" => {
                 let (at, id) = rest.split_once(' ')?;
                 let at = at.parse().ok()?;
-                let key = if kind == "sid" {
-                    LogoutKey::Sid(id.to_owned())
-                } else {
-                    LogoutKey::Sub(id.to_owned())
+                let key = match kind {
+                    "sid" => LogoutKey::Sid(id.to_owned()),
+                    "sub" => LogoutKey::Sub(id.to_owned()),
+                    _ => LogoutKey::SubWithoutSid(id.to_owned()),
                 };
                 Some(AuthEvent::LoggedOut { key, at })
             }
@@ -109,12 +116,50 @@ pub struct EventBus {
     streams: Mutex<StreamCount>,
 }
 
+/// The open streams: each with its session, its user and what ends it early.
 #[derive(Default)]
 struct StreamCount {
-    total: usize,
     next_id: u64,
-    /// The open streams of each session, oldest first, each with what ends it.
-    per_session: HashMap<SessionDigest, Vec<(u64, Arc<Notify>)>>,
+    open: HashMap<u64, OpenStream>,
+    /// Each session's streams, oldest first.
+    per_session: HashMap<SessionDigest, Vec<u64>>,
+    /// Each user's streams (over all their sessions), oldest first.
+    per_user: HashMap<UserDigest, Vec<u64>>,
+}
+
+struct OpenStream {
+    session: SessionDigest,
+    user: UserDigest,
+    /// Notified when a newer stream takes this one's place.
+    evicted: Arc<Notify>,
+}
+
+impl StreamCount {
+    /// Forgets stream `id`: what it was, if it was still counted.
+    fn remove(&mut self, id: u64) -> Option<OpenStream> {
+        let stream = self.open.remove(&id)?;
+        let forget = |lists: &mut Vec<u64>| lists.retain(|open| *open != id);
+        if let Some(list) = self.per_session.get_mut(&stream.session) {
+            forget(list);
+            if list.is_empty() {
+                self.per_session.remove(&stream.session);
+            }
+        }
+        if let Some(list) = self.per_user.get_mut(&stream.user) {
+            forget(list);
+            if list.is_empty() {
+                self.per_user.remove(&stream.user);
+            }
+        }
+        Some(stream)
+    }
+
+    /// Ends stream `oldest`: a newer one takes its place.
+    fn evict_oldest(&mut self, oldest: Option<u64>) {
+        if let Some(stream) = oldest.and_then(|id| self.remove(id)) {
+            stream.evicted.notify_one();
+        }
+    }
 }
 
 impl EventBus {
@@ -140,7 +185,7 @@ impl EventBus {
             .await;
         if let Err(err) = subscribed {
             // Tabs then learn of session ends from other instances on their next request.
-            tracing::warn!(error = %format!("{err:#}"), "cannot receive session events from other instances");
+            tracing::warn!(error = %crate::cause::Untrusted(&format!("{err:#}")), "cannot receive session events from other instances");
         }
         Ok(bus)
     }
@@ -158,7 +203,7 @@ impl EventBus {
                 let _ = self.local.send(event);
             }
             Err(err) => {
-                tracing::warn!(error = %err, "could not publish a session event to other instances");
+                tracing::warn!(error = %crate::cause::chain(&err), "could not publish a session event to other instances");
                 // This instance's streams still hear it.
                 let _ = self.local.send(event);
             }
@@ -169,62 +214,75 @@ impl EventBus {
         self.local.subscribe()
     }
 
-    /// Counts a new stream for `session`, unless the server has too many. A session that has
-    /// [`STREAMS_PER_SESSION`] already gives up its oldest (a browser needs one; the old ones are
-    /// likely dead connections it has not noticed yet).
-    fn open_stream(self: &Arc<Self>, session: SessionDigest) -> Option<StreamGuard> {
+    /// Counts a new stream for `session` of `user`, unless the server has too many. A session
+    /// that has [`STREAMS_PER_SESSION`] already gives up its oldest (a browser needs one; the
+    /// old ones are likely dead connections it has not noticed yet), and so does a user with
+    /// [`STREAMS_PER_USER`] over all their sessions: one account cannot take the streams of
+    /// everyone else.
+    fn open_stream(
+        self: &Arc<Self>,
+        session: SessionDigest,
+        user: UserDigest,
+    ) -> Option<StreamGuard> {
         let mut count = self.streams.lock().unwrap_or_else(|p| p.into_inner());
-        let open = count.per_session.get(&session).map_or(0, Vec::len);
-        if open >= STREAMS_PER_SESSION {
-            if let Some(streams) = count.per_session.get_mut(&session) {
-                let (_, oldest) = streams.remove(0);
-                oldest.notify_one();
-            }
-            count.total = count.total.saturating_sub(1);
-        } else if count.total >= MAX_STREAMS {
+        let of_session = count.per_session.get(&session).map_or(0, Vec::len);
+        let of_user = count.per_user.get(&user).map_or(0, Vec::len);
+        if of_session >= STREAMS_PER_SESSION {
+            let oldest = count
+                .per_session
+                .get(&session)
+                .and_then(|l| l.first().copied());
+            count.evict_oldest(oldest);
+        } else if of_user >= STREAMS_PER_USER {
+            let oldest = count.per_user.get(&user).and_then(|l| l.first().copied());
+            count.evict_oldest(oldest);
+        } else if count.open.len() >= MAX_STREAMS {
             return None;
         }
-        count.total += 1;
         count.next_id += 1;
         let id = count.next_id;
         let evicted = Arc::new(Notify::new());
-        count
-            .per_session
-            .entry(session)
-            .or_default()
-            .push((id, evicted.clone()));
+        count.open.insert(
+            id,
+            OpenStream {
+                session,
+                user,
+                evicted: evicted.clone(),
+            },
+        );
+        count.per_session.entry(session).or_default().push(id);
+        count.per_user.entry(user).or_default().push(id);
         Some(StreamGuard {
             bus: self.clone(),
-            session,
             id,
             evicted,
         })
+    }
+
+    /// How many streams are open (all sessions).
+    #[cfg(test)]
+    fn open_streams(&self) -> usize {
+        self.streams
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .open
+            .len()
     }
 }
 
 /// One open stream; uncounted when dropped (the browser went away, or the stream ended).
 struct StreamGuard {
     bus: Arc<EventBus>,
-    session: SessionDigest,
     id: u64,
-    /// Notified when a newer stream of the session takes this one's place.
+    /// Notified when a newer stream takes this one's place.
     evicted: Arc<Notify>,
 }
 
 impl Drop for StreamGuard {
     fn drop(&mut self) {
         let mut count = self.bus.streams.lock().unwrap_or_else(|p| p.into_inner());
-        let Some(streams) = count.per_session.get_mut(&self.session) else {
-            return;
-        };
-        let before = streams.len();
-        streams.retain(|(id, _)| *id != self.id);
-        let removed = before - streams.len();
-        if streams.is_empty() {
-            count.per_session.remove(&self.session);
-        }
         // An evicted stream was uncounted when it was evicted.
-        count.total = count.total.saturating_sub(removed);
+        count.remove(self.id);
     }
 }
 
@@ -240,14 +298,9 @@ impl Watched {
     fn ended_by(&self, event: &AuthEvent) -> bool {
         match event {
             AuthEvent::SessionEnded(digest) => *digest == self.session,
-            AuthEvent::LoggedOut {
-                key: LogoutKey::Sid(sid),
-                ..
-            } => self.sid.as_deref() == Some(sid.as_str()),
-            AuthEvent::LoggedOut {
-                key: LogoutKey::Sub(sub),
-                at,
-            } => *sub == self.sub && *at >= self.signed_in_at,
+            AuthEvent::LoggedOut { key, at } => {
+                key.ends(*at, self.sid.as_deref(), &self.sub, self.signed_in_at)
+            }
             AuthEvent::Recheck | AuthEvent::Shutdown => false,
         }
     }
@@ -275,7 +328,8 @@ async fn events(State(auth): State<Arc<AuthService>>, session: AuthSession) -> R
         sub: signed_in.sub.clone(),
         signed_in_at: signed_in.signed_in_at,
     };
-    let Some(guard) = auth.events().open_stream(watched.session) else {
+    let user = UserDigest::of(&watched.sub);
+    let Some(guard) = auth.events().open_stream(watched.session, user) else {
         tracing::warn!("too many event streams; refused one");
         let mut response = no_stream(StatusCode::TOO_MANY_REQUESTS);
         response
@@ -302,7 +356,15 @@ async fn events(State(auth): State<Arc<AuthService>>, session: AuthSession) -> R
                 () = tx.closed() => return,
                 () = evicted.notified() => return,
                 received = bus.recv() => match received {
-                    Ok(AuthEvent::Shutdown) | Err(broadcast::error::RecvError::Closed) => return,
+                    // The server is stopping: the tab reconnects, to another instance if there
+                    // is one, after a moment.
+                    Ok(AuthEvent::Shutdown) => {
+                        let _ = tx
+                            .send(Event::default().event("reconnect").data("stopping"))
+                            .await;
+                        return;
+                    }
+                    Err(broadcast::error::RecvError::Closed) => return,
                     // Missed events: look at the session itself.
                     Ok(AuthEvent::Recheck) | Err(broadcast::error::RecvError::Lagged(_)) => {
                         matches!(auth.still_signed_in(&session).await, Ok(None))
@@ -373,12 +435,50 @@ mod tests {
                 key: LogoutKey::Sub("u-1".into()),
                 at: 9,
             },
+            AuthEvent::LoggedOut {
+                key: LogoutKey::SubWithoutSid("u 2".into()),
+                at: 11,
+            },
         ] {
             let text = event.encode().unwrap();
             assert_eq!(AuthEvent::decode(&text), Some(event));
         }
         assert_eq!(AuthEvent::decode("ended zz"), None);
         assert_eq!(AuthEvent::decode("nonsense"), None);
+    }
+
+    #[tokio::test]
+    async fn one_user_cannot_hold_more_than_their_share_of_streams() {
+        let backend = SessionBackend::connect(
+            &crate::config::SessionStoreConfig::Memory,
+            crate::sessions::BackendOptions {
+                key_prefix: "test:".into(),
+                refresh_wait: Duration::from_secs(1),
+            },
+        )
+        .await
+        .unwrap();
+        let bus = EventBus::start(backend).await.unwrap();
+        let (greedy, other) = (UserDigest::of("greedy"), UserDigest::of("other"));
+        let mut held = Vec::new();
+        for _ in 0..10 {
+            let session = SessionDigest::of(&Id::default());
+            for _ in 0..STREAMS_PER_SESSION {
+                held.push(bus.open_stream(session, greedy).expect("a stream"));
+            }
+        }
+        assert_eq!(bus.open_streams(), STREAMS_PER_USER, "the oldest gave way");
+        let session = SessionDigest::of(&Id::default());
+        let _theirs = bus
+            .open_stream(session, other)
+            .expect("another user's stream");
+        assert_eq!(bus.open_streams(), STREAMS_PER_USER + 1);
+        drop(held);
+        assert_eq!(
+            bus.open_streams(),
+            1,
+            "every stream is uncounted once, when dropped"
+        );
     }
 
     #[test]
@@ -400,5 +500,17 @@ mod tests {
             at: 0
         }));
         assert!(!watched.ended_by(&AuthEvent::SessionEnded(SessionDigest::of(&Id::default()))));
+        // A token about another IdP session of this user ends only the user's sessions that have
+        // no sid; this one has its own.
+        let nosid = AuthEvent::LoggedOut {
+            key: LogoutKey::SubWithoutSid("u-1".into()),
+            at: 200,
+        };
+        assert!(!watched.ended_by(&nosid));
+        let without_sid = Watched {
+            sid: None,
+            ..watched
+        };
+        assert!(without_sid.ended_by(&nosid));
     }
 }

@@ -7,6 +7,7 @@
 //! chooses it: by `kid`, or else the only compatible key in the set.
 
 use super::check::CheckError;
+use crate::cause::Untrusted;
 use crate::{oidc_types::BACKCHANNEL_LOGOUT_EVENT, sessions::LogoutKey};
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD as B64, Engine};
 use openidconnect::{
@@ -24,8 +25,10 @@ const SKEW_SECS: f64 = 120.0;
 /// A validated logout token.
 #[derive(Debug, PartialEq, Eq)]
 pub struct LogoutClaims {
-    /// Whom it logs out: the IdP session (`sid`) when named, else every session of `sub`.
-    pub key: LogoutKey,
+    /// Whom it logs out: the IdP session (`sid`) when named — and then also the user's
+    /// sessions that have no `sid` of their own, when it names the user too — else every session
+    /// of `sub`.
+    pub keys: Vec<LogoutKey>,
     pub jti: String,
     /// Unix time after which the token is refused anyway (its `exp`): its `jti` need not be
     /// remembered longer than that, plus the skew.
@@ -116,7 +119,7 @@ pub fn validate(raw: &str, expected: &Expected<'_>) -> Result<LogoutClaims, Chec
         .ok_or_else(|| {
             invalid(format!(
                 "the logout token is signed with {}, which is not allowed",
-                header.alg
+                Untrusted(&header.alg)
             ))
         })?;
     let key = signing_key(expected.jwks, header.kid.as_deref(), &alg)?;
@@ -129,7 +132,7 @@ pub fn validate(raw: &str, expected: &Expected<'_>) -> Result<LogoutClaims, Chec
     if IssuerUrl::new(claims.iss.clone()).ok().as_ref() != Some(expected.issuer) {
         return Err(invalid(format!(
             "the logout token's issuer is `{}`",
-            claims.iss
+            Untrusted(&claims.iss)
         )));
     }
     let for_us = match &claims.aud {
@@ -164,13 +167,14 @@ pub fn validate(raw: &str, expected: &Expected<'_>) -> Result<LogoutClaims, Chec
         return Err(invalid("the logout token has no jti"));
     }
     let present = |v: Option<String>| v.filter(|v| !v.is_empty());
-    let key = match (present(claims.sid), present(claims.sub)) {
-        (Some(sid), _) => LogoutKey::Sid(sid),
-        (None, Some(sub)) => LogoutKey::Sub(sub),
+    let keys = match (present(claims.sid), present(claims.sub)) {
+        (Some(sid), Some(sub)) => vec![LogoutKey::Sid(sid), LogoutKey::SubWithoutSid(sub)],
+        (Some(sid), None) => vec![LogoutKey::Sid(sid)],
+        (None, Some(sub)) => vec![LogoutKey::Sub(sub)],
         (None, None) => return Err(invalid("the logout token names neither a sub nor a sid")),
     };
     Ok(LogoutClaims {
-        key,
+        keys,
         jti: claims.jti,
         expires_at: claims.exp as i64,
         issued_at: claims.iat as i64,
@@ -308,7 +312,10 @@ mod tests {
         assert_eq!(
             check(&token, &jwks(&[Some("k1")])),
             Ok(LogoutClaims {
-                key: LogoutKey::Sid("session-1".into()),
+                keys: vec![
+                    LogoutKey::Sid("session-1".into()),
+                    LogoutKey::SubWithoutSid("user-1".into())
+                ],
                 jti: "j-1".into(),
                 expires_at: NOW as i64 + 120,
                 issued_at: NOW as i64,
@@ -340,9 +347,9 @@ mod tests {
         let keys = jwks(&[Some("k1")]);
         let header = json!({"alg": "RS256", "kid": "k1"});
         let sid_only = check(&sign(header.clone(), &without("sub")), &keys).unwrap();
-        assert_eq!(sid_only.key, LogoutKey::Sid("session-1".into()));
+        assert_eq!(sid_only.keys, [LogoutKey::Sid("session-1".into())]);
         let sub_only = check(&sign(header, &without("sid")), &keys).unwrap();
-        assert_eq!(sub_only.key, LogoutKey::Sub("user-1".into()));
+        assert_eq!(sub_only.keys, [LogoutKey::Sub("user-1".into())]);
 
         let mut neither = without("sub");
         neither.as_object_mut().unwrap().remove("sid");

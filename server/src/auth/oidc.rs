@@ -5,7 +5,8 @@
 //! does not know triggers one JWKS refetch (at most every [`JWKS_REFETCH_INTERVAL`]), so a key
 //! rotation at the IdP needs no restart. Validation is openidconnect's, configured strictly:
 //! only the configured asymmetric algorithms (RS256 by default; never `none` or HMAC), the exact
-//! issuer, our client id in `aud` (and as `azp` when there are several audiences), `exp`, `iat`
+//! issuer, our client id in `aud` (other audiences only when configured as trusted, and then our
+//! client id as `azp`), `exp`, `iat`
 //! not in the future, the nonce, and `at_hash` when present. Times come from the app's
 //! [`Clock`].
 //!
@@ -50,6 +51,8 @@ pub const JWKS_REFETCH_INTERVAL: Duration = Duration::from_secs(10);
 const DISCOVERY_MAX_AGE: Duration = Duration::from_secs(24 * 60 * 60);
 /// Clock skew tolerated for `iat`.
 const IAT_SKEW_SECS: i64 = 120;
+/// How long a call waits for one of the IdP call slots before it is refused as busy.
+const IDP_SLOT_WAIT: Duration = Duration::from_secs(1);
 
 /// What went wrong talking to the IdP.
 #[derive(Debug, thiserror::Error)]
@@ -85,6 +88,14 @@ pub enum OidcError {
     /// userinfo describes someone other than the ID token.
     #[error("userinfo is about another subject")]
     UserInfoSubject,
+    /// The revocation endpoint refused or failed.
+    #[error("the revocation endpoint failed")]
+    Revocation(#[source] EndpointError),
+    /// As many calls to the IdP are in flight as the app allows (`AUTH_IDP_MAX_CONCURRENCY`):
+    /// refused at once rather than queued, so that a flood cannot spend the app's rate limit
+    /// at the IdP for everyone.
+    #[error("too many calls to the identity provider are in flight")]
+    Busy,
 }
 
 impl OidcError {
@@ -92,9 +103,11 @@ impl OidcError {
     /// refused, misunderstood us, or sent something invalid.
     pub fn is_retryable(&self) -> bool {
         match self {
-            OidcError::Discovery(e) | OidcError::TokenEndpoint(e) | OidcError::UserInfo(e) => {
-                e.is_retryable()
-            }
+            OidcError::Discovery(e)
+            | OidcError::TokenEndpoint(e)
+            | OidcError::UserInfo(e)
+            | OidcError::Revocation(e) => e.is_retryable(),
+            OidcError::Busy => true,
             _ => false,
         }
     }
@@ -127,6 +140,8 @@ impl OidcError {
             OidcError::LogoutToken(_) => "idp.logout_token",
             OidcError::UserInfo(_) => "idp.userinfo",
             OidcError::UserInfoSubject => "idp.userinfo.subject",
+            OidcError::Revocation(_) => "idp.revocation",
+            OidcError::Busy => "idp.busy",
         }
     }
 }
@@ -190,6 +205,12 @@ pub enum IdTokenProblem {
     AmbiguousKey,
     #[error("at_hash")]
     AccessTokenHash,
+    /// A refreshed ID token names another IdP session than the sign-in's.
+    #[error("sid")]
+    Session,
+    /// A refreshed ID token's `auth_time` is not the sign-in's.
+    #[error("auth_time")]
+    AuthTime,
     #[error("other")]
     Other,
 }
@@ -210,6 +231,8 @@ impl IdTokenProblem {
             IdTokenProblem::UnknownKey => "idp.id_token.unknown_key",
             IdTokenProblem::AmbiguousKey => "idp.id_token.ambiguous_key",
             IdTokenProblem::AccessTokenHash => "idp.id_token.at_hash",
+            IdTokenProblem::Session => "idp.id_token.sid",
+            IdTokenProblem::AuthTime => "idp.id_token.auth_time",
             IdTokenProblem::Other => "idp.id_token.other",
         }
     }
@@ -304,6 +327,48 @@ pub struct AuthorizationStart {
     pub pkce_verifier: String,
 }
 
+/// What a refreshed ID token is compared with: the sign-in the session began with.
+pub struct OriginalSignIn<'a> {
+    pub sub: &'a str,
+    pub sid: Option<&'a str>,
+    /// Unix seconds, when the first ID token said.
+    pub auth_time: Option<i64>,
+}
+
+impl OriginalSignIn<'_> {
+    /// Same subject; and, where both tokens carry them, the same IdP session (`sid`) and the
+    /// same time of authentication (`auth_time` must still be the original sign-in's).
+    fn check(&self, claims: &AppIdTokenClaims) -> Result<(), OidcError> {
+        let refused =
+            |problem, why: &str| Err(OidcError::IdToken(problem, CheckError::Invalid(why.into())));
+        if claims.subject().as_str() != self.sub {
+            return refused(
+                IdTokenProblem::Subject,
+                "the refreshed ID token is about another subject",
+            );
+        }
+        let sid = claims.additional_claims().sid.as_deref();
+        if let (Some(original), Some(refreshed)) = (self.sid, sid) {
+            if original != refreshed {
+                return refused(
+                    IdTokenProblem::Session,
+                    "the refreshed ID token names another IdP session (sid)",
+                );
+            }
+        }
+        let auth_time = claims.auth_time().map(|t| t.timestamp());
+        if let (Some(original), Some(refreshed)) = (self.auth_time, auth_time) {
+            if original != refreshed {
+                return refused(
+                    IdTokenProblem::AuthTime,
+                    "the refreshed ID token's auth_time is not the original sign-in's",
+                );
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Tokens and claims from a successful code exchange or refresh.
 pub struct Grant {
     pub access_token: String,
@@ -326,6 +391,11 @@ pub struct OidcClient {
     fetch_gate: tokio::sync::Mutex<()>,
     last_jwks_refetch: Mutex<Option<Instant>>,
     clock: SharedClock,
+    /// Slots for calls that spend the app's credentials at the IdP (token, refresh, userinfo,
+    /// revocation): at most this many at once, whoever asks.
+    slots: Arc<tokio::sync::Semaphore>,
+    /// Audiences an ID token may name besides this client (none unless configured).
+    trusted_audiences: Arc<[String]>,
 }
 
 impl OidcClient {
@@ -339,6 +409,8 @@ impl OidcClient {
         algs: &[String],
         http: IdpHttp,
         clock: SharedClock,
+        max_concurrent_calls: usize,
+        trusted_audiences: &[String],
     ) -> anyhow::Result<Self> {
         let algs = algs
             .iter()
@@ -360,7 +432,21 @@ impl OidcClient {
             fetch_gate: tokio::sync::Mutex::new(()),
             last_jwks_refetch: Mutex::new(None),
             clock,
+            slots: Arc::new(tokio::sync::Semaphore::new(max_concurrent_calls.max(1))),
+            trusted_audiences: trusted_audiences.into(),
         })
+    }
+
+    /// One of the IdP call slots, or [`OidcError::Busy`] when none frees up within
+    /// [`IDP_SLOT_WAIT`].
+    async fn slot(&self) -> Result<tokio::sync::OwnedSemaphorePermit, OidcError> {
+        match tokio::time::timeout(IDP_SLOT_WAIT, self.slots.clone().acquire_owned()).await {
+            Ok(Ok(permit)) => Ok(permit),
+            _ => {
+                tracing::warn!("every IdP call slot is taken; refused a call");
+                Err(OidcError::Busy)
+            }
+        }
     }
 
     /// The cached provider, discovering it first if needed.
@@ -383,12 +469,18 @@ impl OidcClient {
             // A day-old document still works better than none while the IdP is flaky.
             Err(err) => match self.provider.read().await.clone() {
                 Some(stale) => {
-                    tracing::warn!(error = %err, "rediscovery failed; keeping the cached discovery document");
+                    tracing::warn!(error = %crate::cause::chain(&err), "rediscovery failed; keeping the cached discovery document");
                     Ok(stale)
                 }
                 None => Err(err),
             },
         }
+    }
+
+    /// The provider as discovered so far, without waiting (`None` before discovery, or while
+    /// it is being replaced).
+    pub fn discovered(&self) -> Option<Arc<Provider>> {
+        self.provider.try_read().ok().and_then(|p| p.clone())
     }
 
     async fn fresh_cached(&self) -> Option<Arc<Provider>> {
@@ -409,6 +501,7 @@ impl OidcClient {
                 "the document has no token_endpoint".into(),
             )));
         }
+        check_endpoints(&metadata).map_err(OidcError::Discovery)?;
         tracing::info!(
             keys = metadata.jwks().keys().len(),
             "discovered the identity provider"
@@ -533,6 +626,7 @@ impl OidcClient {
         pkce_verifier: &str,
         nonce: &str,
     ) -> Result<Grant, OidcError> {
+        let slot = self.slot().await?;
         let response = provider
             .client
             .exchange_code(AuthorizationCode::new(code.to_owned()))
@@ -541,6 +635,7 @@ impl OidcClient {
             .request_async(&self.http)
             .await
             .map_err(token_error)?;
+        drop(slot);
         let nonce = Nonce::new(nonce.to_owned());
         let verify_nonce =
             move |claim: Option<&Nonce>| openidconnect::NonceVerifier::verify(&nonce, claim);
@@ -553,10 +648,16 @@ impl OidcClient {
         Ok(grant)
     }
 
-    /// Uses a refresh token; a new ID token, if any, must be valid and about the same subject.
+    /// Uses a refresh token; a new ID token, if any, must be valid and about the same sign-in
+    /// as `original` (OpenID Connect Core §12.2).
     #[tracing::instrument(skip_all)]
-    pub async fn refresh(&self, refresh_token: &str, subject: &str) -> Result<Grant, OidcError> {
+    pub async fn refresh(
+        &self,
+        refresh_token: &str,
+        original: &OriginalSignIn<'_>,
+    ) -> Result<Grant, OidcError> {
         let provider = self.provider().await?;
+        let slot = self.slot().await?;
         let response = provider
             .client
             .exchange_refresh_token(&RefreshToken::new(refresh_token.to_owned()))
@@ -564,12 +665,13 @@ impl OidcClient {
             .request_async(&self.http)
             .await
             .map_err(token_error)?;
+        drop(slot);
         // A refreshed ID token carries no nonce (OpenID Connect Core §12.2).
         self.grant_from(
             provider,
             response,
             |_: Option<&Nonce>| Ok(()),
-            Some(subject),
+            Some(original),
         )
         .await
     }
@@ -579,7 +681,7 @@ impl OidcClient {
         provider: Arc<Provider>,
         response: AppTokenResponse,
         nonce: N,
-        subject: Option<&str>,
+        original: Option<&OriginalSignIn<'_>>,
     ) -> Result<Grant, OidcError>
     where
         N: Fn(Option<&Nonce>) -> Result<(), String> + Clone,
@@ -592,13 +694,8 @@ impl OidcClient {
                 let claims = self
                     .validate_id_token(provider, token, Some(response.access_token()), nonce)
                     .await?;
-                if subject.is_some_and(|expected| claims.subject().as_str() != expected) {
-                    return Err(OidcError::IdToken(
-                        IdTokenProblem::Subject,
-                        CheckError::Invalid(
-                            "the refreshed ID token is about another subject".into(),
-                        ),
-                    ));
+                if let Some(original) = original {
+                    original.check(&claims)?;
                 }
                 Some((token.to_string(), claims))
             }
@@ -715,12 +812,16 @@ impl OidcClient {
         jwks: CoreJsonWebKeySet,
     ) -> IdTokenVerifier<'static, openidconnect::core::CoreJsonWebKey> {
         let clock = self.clock.clone();
+        let trusted = self.trusted_audiences.clone();
         // A public-client verifier: HMAC signatures (keyed with the client secret) are refused
         // outright, whatever the allowed algorithms say.
         IdTokenVerifier::new_public_client(self.client_id.clone(), self.issuer.clone(), jwks)
             .set_allowed_algs(self.algs.clone())
-            // Extra audiences are allowed only with azp = our client id (checked above).
-            .set_other_audience_verifier_fn(|_| true)
+            // OpenID Connect Core 3.1.3.7: an audience besides ours must be one we trust (and
+            // then azp must be our client id, checked after verification).
+            .set_other_audience_verifier_fn(move |aud| {
+                trusted.iter().any(|t| t.as_str() == aud.as_str())
+            })
             .set_time_fn(move || {
                 DateTime::<Utc>::from_timestamp(clock.now(), 0).unwrap_or_default()
             })
@@ -760,6 +861,7 @@ impl OidcClient {
     ) -> Result<AppUserInfoClaims, OidcError> {
         use openidconnect::UserInfoError as E;
         let provider = self.provider().await?;
+        let _slot = self.slot().await?;
         provider
             .client
             .user_info(
@@ -787,6 +889,47 @@ impl OidcClient {
                 ))),
                 other => OidcError::UserInfo(EndpointError::Invalid(crate::cause::chain(&other))),
             })
+    }
+
+    /// Revokes `token` at the IdP's revocation endpoint (RFC 7009), when it has one; `hint` is
+    /// `refresh_token` or `access_token`. `Ok(false)` when the IdP offers no revocation.
+    #[tracing::instrument(skip_all, fields(hint))]
+    pub async fn revoke(&self, token: &str, hint: &'static str) -> Result<bool, OidcError> {
+        let provider = self.provider().await?;
+        let Some(endpoint) = provider
+            .metadata
+            .additional_metadata()
+            .revocation_endpoint
+            .clone()
+        else {
+            return Ok(false);
+        };
+        let _slot = self.slot().await?;
+        // client_secret_basic, both parts form-encoded first (RFC 6749 §2.3.1), as
+        // openidconnect sends them to the token endpoint.
+        let encode =
+            |text: &str| url::form_urlencoded::byte_serialize(text.as_bytes()).collect::<String>();
+        let request = self
+            .http
+            .client()
+            .post(endpoint)
+            .basic_auth(
+                encode(self.client_id.as_str()),
+                Some(encode(self.client_secret.secret())),
+            )
+            .form(&[("token", token), ("token_type_hint", hint)]);
+        let (status, _, _) = self
+            .http
+            .send(request)
+            .await
+            .map_err(|e| OidcError::Revocation(EndpointError::Http(e)))?;
+        if status.is_success() {
+            Ok(true)
+        } else {
+            Err(OidcError::Revocation(EndpointError::Status(
+                status.as_u16(),
+            )))
+        }
     }
 
     /// The IdP's logout URL for RP-initiated logout, if it has one.
@@ -833,6 +976,44 @@ impl SignedBy for OidcError {
     fn is_unknown_key(&self) -> bool {
         matches!(self, OidcError::IdToken(_, CheckError::UnknownKey))
     }
+}
+
+/// Every endpoint the document names must be https, as the issuer must be, except on this
+/// machine: the client secret goes to the token endpoint, tokens to the others.
+fn check_endpoints(metadata: &AppProviderMetadata) -> Result<(), EndpointError> {
+    let extra = metadata.additional_metadata();
+    let endpoints = [
+        (
+            "authorization_endpoint",
+            Some(metadata.authorization_endpoint().url().as_str()),
+        ),
+        (
+            "token_endpoint",
+            metadata.token_endpoint().map(|u| u.url().as_str()),
+        ),
+        (
+            "userinfo_endpoint",
+            metadata.userinfo_endpoint().map(|u| u.url().as_str()),
+        ),
+        ("jwks_uri", Some(metadata.jwks_uri().url().as_str())),
+        (
+            "end_session_endpoint",
+            extra.end_session_endpoint.as_deref(),
+        ),
+        ("revocation_endpoint", extra.revocation_endpoint.as_deref()),
+    ];
+    for (name, url) in endpoints {
+        let Some(url) = url else { continue };
+        let secure = Url::parse(url).is_ok_and(|url| {
+            url.scheme() == "https" || (url.scheme() == "http" && crate::config::is_loopback(&url))
+        });
+        if !secure {
+            return Err(EndpointError::Invalid(format!(
+                "its {name} is not an https URL (plain http is accepted only on this machine)"
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// RFC 9207: when the IdP says it sends `iss`, it must be there and be our issuer; when it is

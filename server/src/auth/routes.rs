@@ -11,7 +11,7 @@ use super::{
     pending,
     redirect::safe_return_path,
     service::store_unavailable,
-    session::{AuthSession, PendingLogin, SignedIn, Tokens},
+    session::{AuthSession, PendingLogin, SignedIn, StoreError, Tokens},
     AuthService,
 };
 use crate::{
@@ -21,6 +21,7 @@ use crate::{
 };
 use app::{
     auth::{SessionJson, SessionUser},
+    error::AppError,
     names::paths,
     pages::ErrorPageInfo,
 };
@@ -138,15 +139,31 @@ async fn finish(
     auth: &AuthService,
     session: &AuthSession,
     response: &AuthorizationResponse,
-    pending: Option<PendingLogin>,
+    mut pending: Option<PendingLogin>,
 ) -> Result<Response, AuthError> {
+    // The cookie's removal of the state is the browser's to honour; a client that replays the
+    // old cookie would bring the state back. So each state is also claimed in the store, once,
+    // for the rest of its sign-in's lifetime: 1,000 replays make one call to the token endpoint.
+    // Nothing is kept for sign-ins that never come back.
+    if let Some(started) = &pending {
+        let left = (started.started_at + pending::PENDING_TTL_SECS - auth.now()).max(1);
+        let first = auth
+            .backend()
+            .claim_state_once(&started.state, std::time::Duration::from_secs(left as u64))
+            .await
+            .map_err(StoreError::from)?;
+        if !first {
+            tracing::warn!("a sign-in state came back a second time (a replayed cookie); refused");
+            pending = None;
+        }
+    }
     let grant = auth
         .oidc()
         .finish_sign_in(response, pending.as_ref())
         .await?;
     let signed_in = signed_in_from(auth, grant).await?;
     auth.begin(session, &signed_in).await?;
-    tracing::info!(sub = %signed_in.sub, "signed in");
+    tracing::info!(sub = %crate::cause::Untrusted(&signed_in.sub), "signed in");
     let return_to = pending
         .map(|p| p.return_to)
         .unwrap_or_else(|| paths::HOME.to_owned());
@@ -182,6 +199,7 @@ async fn signed_in_from(auth: &AuthService, grant: Grant) -> Result<SignedIn, Au
         user,
         sub,
         sid: claims.additional_claims().sid.clone(),
+        auth_time: claims.auth_time().map(|t| t.timestamp()),
         tokens,
         signed_in_at: now,
         touched_at: now,
@@ -276,8 +294,12 @@ fn session_body(
         Ok(signed_in) => signed_in,
         Err(err) => {
             let error = store_unavailable(err);
+            let code = match error {
+                AppError::Busy => "busy",
+                _ => "session_store_unavailable",
+            };
             let body = serde_json::json!({
-                "error": "session_store_unavailable",
+                "error": code,
                 "error_description": error.to_string(),
             });
             return (
@@ -307,7 +329,8 @@ fn expires_rfc3339(auth: &AuthService, signed_in: &SignedIn) -> Option<String> {
         .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
 }
 
-/// Ends the session here, then at the IdP (RP-initiated logout with `id_token_hint`).
+/// Ends the session here, then at the IdP (RP-initiated logout with `id_token_hint`); its
+/// tokens are revoked at the IdP meanwhile, without holding up the answer.
 #[tracing::instrument(skip_all)]
 async fn sign_out(
     State(auth): State<Arc<AuthService>>,
@@ -316,7 +339,8 @@ async fn sign_out(
     let Some(signed_in) = auth.sign_out(&session).await? else {
         return Ok(see_other(paths::HOME));
     };
-    tracing::info!(sub = %signed_in.sub, "signed out locally");
+    tracing::info!(sub = %crate::cause::Untrusted(&signed_in.sub), "signed out locally");
+    auth.revoke_in_background(&signed_in);
     let oidc = auth.oidc();
     let provider = match oidc.provider().await {
         Ok(provider) if oidc.reachable().await => provider,

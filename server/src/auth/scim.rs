@@ -45,7 +45,7 @@ impl ScimClient {
             .header(header::ACCEPT, SCIM_MEDIA_TYPE)
             .header(header::CONTENT_TYPE, SCIM_MEDIA_TYPE);
         let (status, _, body) = self.http.send(request).await.map_err(|err| {
-            tracing::warn!(error = %err, "scim2/Me failed");
+            tracing::warn!(error = %crate::cause::chain(&err), "scim2/Me failed");
             match err {
                 HttpError::TooLarge => AppError::MalformedProfile,
                 _ => AppError::IdpUnreachable,

@@ -16,7 +16,7 @@
 
 use super::{
     events::{AuthEvent, EventBus},
-    oidc::{Grant, OidcClient, OidcError},
+    oidc::{Grant, OidcClient, OidcError, OriginalSignIn},
     pending::PendingCookie,
     scim::{MeResponse, ScimClient},
     session::{AuthSession, SignedIn, StoreError, Tokens},
@@ -24,7 +24,7 @@ use super::{
 use crate::{
     clock::{SharedClock, UnixTime},
     config::Config,
-    sessions::{SessionBackend, SessionDigest, SessionLock},
+    sessions::{BackendError, SessionBackend, SessionDigest, SessionLock, UserDigest},
 };
 use app::error::{AppError, EndReason};
 use std::{
@@ -186,7 +186,7 @@ impl AuthService {
             )
             .await?;
         if logged_out {
-            tracing::info!(sub = %signed_in.sub, "session logged out through the back channel");
+            tracing::info!(sub = %crate::cause::Untrusted(&signed_in.sub), "session logged out through the back channel");
             return Ok(Some(EndReason::LoggedOutAtIdp));
         }
         Ok(None)
@@ -214,6 +214,28 @@ impl AuthService {
         if let Some(id) = replaced {
             self.publish_end(&id).await;
         }
+        // At most so many sessions per user: beyond them, the oldest end (and their tabs hear
+        // so). One account cannot fill the store or the event streams for everyone else.
+        let Some(id) = session.id() else {
+            return Ok(());
+        };
+        let oldest = self
+            .backend
+            .hold_user_session(
+                &UserDigest::of(&signed_in.sub),
+                id,
+                signed_in.signed_in_at,
+                self.config.max_sessions_per_user,
+                self.config.session_max_age,
+            )
+            .await?;
+        for old in oldest {
+            self.backend
+                .end_elsewhere(old, AuthSession::ended_record(EndReason::TooManySessions))
+                .await?;
+            tracing::info!(sub = %crate::cause::Untrusted(&signed_in.sub), "ended the user's oldest session: too many at once");
+            self.publish_end(&old).await;
+        }
         Ok(())
     }
 
@@ -227,6 +249,31 @@ impl AuthService {
             self.publish_end(&id).await;
         }
         Ok(signed_in)
+    }
+
+    /// Revokes the tokens of a session that signed out (RFC 7009, where the IdP offers it): the
+    /// refresh token, and the access token too when the browser held it. In a task of its own,
+    /// so that a slow IdP cannot hold up the sign-out; failures are logged.
+    pub fn revoke_in_background(&self, signed_in: &SignedIn) {
+        let Some(me) = self.me.upgrade() else { return };
+        let mut tokens = Vec::new();
+        if let Some(refresh) = &signed_in.tokens.refresh_token {
+            tokens.push((refresh.clone(), "refresh_token"));
+        }
+        if self.config.expose_access_token {
+            tokens.push((signed_in.tokens.access_token.clone(), "access_token"));
+        }
+        tokio::spawn(async move {
+            for (token, hint) in tokens {
+                match me.oidc.revoke(&token, hint).await {
+                    Ok(true) => tracing::info!(hint, "revoked a signed-out session's token"),
+                    Ok(false) => return,
+                    Err(err) => {
+                        tracing::warn!(hint, error = %crate::cause::chain(&err), code = err.code(), "could not revoke a signed-out session's token")
+                    }
+                }
+            }
+        });
     }
 
     /// Ends the session, keeping `reason` for the next page.
@@ -311,7 +358,12 @@ impl AuthService {
             let Some(refresh_token) = signed_in.tokens.refresh_token.clone() else {
                 return self.keep_or_end(session, signed_in, now, EndReason::CannotRenew).await;
             };
-            match self.redeem(&refresh_token, &signed_in.sub).await {
+            let original = OriginalSignIn {
+                sub: &signed_in.sub,
+                sid: signed_in.sid.as_deref(),
+                auth_time: signed_in.auth_time,
+            };
+            match self.redeem(&refresh_token, &original).await {
                 Ok(grant) => {
                     let skew = self.config.refresh_skew.as_secs() as i64;
                     let Some(tokens) = Tokens::from_grant(grant, Some(&signed_in.tokens), skew, now) else {
@@ -321,15 +373,15 @@ impl AuthService {
                     signed_in.touched_at = now;
                     signed_in.refreshed_at = Some(now);
                     session.update(&signed_in).await?;
-                    tracing::info!(sub = %signed_in.sub, "refreshed the access token");
+                    tracing::info!(sub = %crate::cause::Untrusted(&signed_in.sub), "refreshed the access token");
                     Ok(Some(signed_in))
                 }
                 Err(err) if err.ends_session() => {
-                    tracing::warn!(error = %crate::cause::chain(&err), code = err.code(), sub = %signed_in.sub, "refresh refused; ending the session");
+                    tracing::warn!(error = %crate::cause::chain(&err), code = err.code(), sub = %crate::cause::Untrusted(&signed_in.sub), "refresh refused; ending the session");
                     self.end(session, EndReason::RefreshRefused).await
                 }
                 Err(err) => {
-                    tracing::warn!(error = %crate::cause::chain(&err), code = err.code(), sub = %signed_in.sub, "refresh failed");
+                    tracing::warn!(error = %crate::cause::chain(&err), code = err.code(), sub = %crate::cause::Untrusted(&signed_in.sub), "refresh failed");
                     self.keep_or_end(session, signed_in, now, EndReason::IdpUnavailable).await
                 }
             }
@@ -352,11 +404,15 @@ impl AuthService {
 
     /// The token endpoint, retried while it is unreachable or failing (never when it refuses,
     /// misunderstands, or answers something invalid), within [`REFRESH_BUDGET`].
-    async fn redeem(&self, refresh_token: &str, sub: &str) -> Result<Grant, OidcError> {
+    async fn redeem(
+        &self,
+        refresh_token: &str,
+        original: &OriginalSignIn<'_>,
+    ) -> Result<Grant, OidcError> {
         let attempts = async {
             let mut attempt = 1;
             loop {
-                match self.oidc.refresh(refresh_token, sub).await {
+                match self.oidc.refresh(refresh_token, original).await {
                     Err(err) if err.is_retryable() && attempt < REFRESH_ATTEMPTS => {
                         tracing::info!(attempt, error = %crate::cause::chain(&err), "token endpoint failed; retrying the refresh");
                         tokio::time::sleep(Duration::from_millis(250 * 2u64.pow(attempt))).await;
@@ -415,8 +471,12 @@ impl AuthService {
     }
 }
 
-/// The store failed: logged here, a 503 for the caller.
+/// The store failed, or a lock stayed busy: logged here, a 503 for the caller.
 pub fn store_unavailable(err: StoreError) -> AppError {
+    if let StoreError::Backend(BackendError::Busy(_)) = err {
+        tracing::warn!(error = %crate::cause::chain(&err), "busy");
+        return AppError::Busy;
+    }
     tracing::error!(error = %crate::cause::chain(&err), "session store unavailable");
     AppError::StoreUnavailable
 }

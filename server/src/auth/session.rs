@@ -70,6 +70,10 @@ pub struct SignedIn {
     pub sub: String,
     /// The IdP session id, for back-channel logout.
     pub sid: Option<String>,
+    /// When the user authenticated at the IdP (the first ID token's `auth_time`, Unix
+    /// seconds): a refreshed ID token must say the same.
+    #[serde(default)]
+    pub auth_time: Option<i64>,
     pub tokens: Tokens,
     /// Unix seconds; the absolute session lifetime counts from here.
     pub signed_in_at: i64,
@@ -186,6 +190,17 @@ impl AuthSession {
         self.0.insert(FLASH, reason).await?;
         self.0.save().await?;
         Ok(())
+    }
+
+    /// What remains of a session that another request ended (see
+    /// [`SessionBackend::end_elsewhere`](crate::sessions::SessionBackend::end_elsewhere)): why
+    /// it ended, for its browser's next page.
+    pub fn ended_record(reason: EndReason) -> std::collections::HashMap<String, serde_json::Value> {
+        let mut data = std::collections::HashMap::new();
+        if let Ok(reason) = serde_json::to_value(reason) {
+            data.insert(FLASH.to_owned(), reason);
+        }
+        data
     }
 
     /// Why the last session ended, left for the next page to show. A value this version does

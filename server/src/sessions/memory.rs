@@ -1,6 +1,7 @@
 //! The in-memory store: one process, gone on restart. Expired sessions are removed by the
 //! cleanup task (tower-sessions' own MemoryStore never removes them).
 
+use super::{BackendError, UserDigest};
 use async_trait::async_trait;
 use std::{
     collections::HashMap,
@@ -16,9 +17,18 @@ use tower_sessions::{
 #[derive(Default)]
 pub struct MemoryBackend {
     pub store: MemoryStore,
-    /// Logout marks and claimed ids: value, and when to forget it.
+    /// Logout marks: value, and when to forget it.
     marks: Mutex<HashMap<String, (i64, Instant)>>,
+    /// Claimed ids (used logout-token `jti`s and sign-in states), and when to forget them.
+    claims: Mutex<HashMap<String, Instant>>,
+    /// Each user's sessions, oldest first (at most the per-user limit, plus ended ones until
+    /// the next sign-in or cleanup notices).
+    user_sessions: Mutex<HashMap<UserDigest, Vec<(i64, Id)>>>,
 }
+
+/// Most claimed ids held at once. A used sign-in state is held for the rest of its ten
+/// minutes; beyond this many, callbacks get a 503 until some expire.
+pub const MAX_CLAIMS: usize = 100_000;
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     // Nothing here is left half-updated by a panic; keep serving.
@@ -27,7 +37,19 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 
 impl MemoryBackend {
     pub fn mark(&self, key: String, at: i64, ttl: Duration) {
-        lock(&self.marks).insert(key, (at, Instant::now() + ttl));
+        let until = Instant::now() + ttl;
+        let mut marks = lock(&self.marks);
+        let now = Instant::now();
+        let mark = marks
+            .entry(key)
+            .and_modify(|(old_at, old_until)| {
+                if *old_until <= now {
+                    (*old_at, *old_until) = (at, until);
+                }
+            })
+            .or_insert((at, until));
+        // Only ever forward: an older logout does not undo a newer one.
+        *mark = (mark.0.max(at), mark.1.max(until));
     }
 
     pub fn marks(&self, keys: &[String]) -> Vec<Option<i64>> {
@@ -43,23 +65,53 @@ impl MemoryBackend {
             .collect()
     }
 
-    pub fn claim(&self, key: String, ttl: Duration) -> bool {
-        let mut marks = lock(&self.marks);
+    pub fn claim(&self, key: String, ttl: Duration) -> Result<bool, BackendError> {
+        let mut claims = lock(&self.claims);
         let now = Instant::now();
-        match marks.get(&key) {
-            Some((_, until)) if *until > now => false,
-            _ => {
-                marks.insert(key, (0, now + ttl));
-                true
+        if claims.get(&key).is_some_and(|until| *until > now) {
+            return Ok(false);
+        }
+        if claims.len() >= MAX_CLAIMS {
+            claims.retain(|_, until| *until > now);
+            if claims.len() >= MAX_CLAIMS {
+                return Err(BackendError::Full("table of used sign-in states"));
+            }
+        }
+        claims.insert(key, now + ttl);
+        Ok(true)
+    }
+
+    pub fn add_user_session(&self, user: UserDigest, id: Id, at: i64) -> Vec<(i64, Id)> {
+        let mut users = lock(&self.user_sessions);
+        let held = users.entry(user).or_default();
+        held.retain(|(_, held_id)| *held_id != id);
+        held.push((at, id));
+        held.sort_by_key(|(at, _)| *at);
+        held.clone()
+    }
+
+    pub fn remove_user_sessions(&self, user: &UserDigest, ids: &[Id]) {
+        let mut users = lock(&self.user_sessions);
+        if let Some(held) = users.get_mut(user) {
+            held.retain(|(_, id)| !ids.contains(id));
+            if held.is_empty() {
+                users.remove(user);
             }
         }
     }
 
     pub fn delete_expired(&self) {
         let now = OffsetDateTime::now_utc();
-        lock(&self.store.records).retain(|_, record| record.expiry_date > now);
+        let mut records = lock(&self.store.records);
+        records.retain(|_, record| record.expiry_date > now);
+        lock(&self.user_sessions).retain(|_, held| {
+            held.retain(|(_, id)| records.contains_key(id));
+            !held.is_empty()
+        });
+        drop(records);
         let now = Instant::now();
         lock(&self.marks).retain(|_, (_, until)| *until > now);
+        lock(&self.claims).retain(|_, until| *until > now);
     }
 }
 
@@ -225,10 +277,22 @@ mod tests {
     }
 
     #[test]
+    fn a_mark_only_moves_forward() {
+        let backend = MemoryBackend::default();
+        let key = || "logout:sub:u-1".to_owned();
+        backend.mark(key(), 300, Duration::from_secs(60));
+        backend.mark(key(), 100, Duration::from_secs(60));
+        assert_eq!(backend.marks(&[key()]), [Some(300)]);
+        backend.mark(key(), 400, Duration::from_secs(60));
+        assert_eq!(backend.marks(&[key()]), [Some(400)]);
+    }
+
+    #[test]
     fn an_id_can_be_claimed_once() {
         let backend = MemoryBackend::default();
-        assert!(backend.claim("jti-1".into(), Duration::from_secs(60)));
-        assert!(!backend.claim("jti-1".into(), Duration::from_secs(60)));
-        assert!(backend.claim("jti-2".into(), Duration::from_secs(60)));
+        let claim = |key: &str| backend.claim(key.into(), Duration::from_secs(60)).unwrap();
+        assert!(claim("jti-1"));
+        assert!(!claim("jti-1"));
+        assert!(claim("jti-2"));
     }
 }

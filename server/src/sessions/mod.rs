@@ -47,15 +47,10 @@ impl SessionLock {
             SessionLock::Write => "write",
         }
     }
-
-    /// How long to wait for another holder before giving up (a 503).
-    fn wait(self) -> Duration {
-        match self {
-            SessionLock::Refresh => Duration::from_secs(15),
-            SessionLock::Write => Duration::from_secs(5),
-        }
-    }
 }
+
+/// How long a write waits for the session's write lock before giving up (a 503).
+const WRITE_LOCK_WAIT: Duration = Duration::from_secs(5);
 
 /// The session value that counts its deliberate writes.
 pub const REVISION_KEY: &str = "rev";
@@ -93,6 +88,28 @@ impl SessionDigest {
     }
 }
 
+/// A user's (`sub`'s) digest: names the index of their sessions, and counts their event
+/// streams, without carrying the IdP's text.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct UserDigest([u8; 16]);
+
+impl UserDigest {
+    pub fn of(sub: &str) -> Self {
+        use sha2::{Digest, Sha256};
+        let hash = Sha256::digest(format!("asgardeo-leptos user\0{sub}"));
+        let mut digest = [0; 16];
+        digest.copy_from_slice(&hash[..16]);
+        UserDigest(digest)
+    }
+}
+
+impl std::fmt::Display for UserDigest {
+    /// Lowercase hex.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.iter().try_for_each(|b| write!(f, "{b:02x}"))
+    }
+}
+
 impl std::fmt::Display for SessionDigest {
     /// Lowercase hex.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -119,18 +136,37 @@ impl IdLocks {
     }
 }
 
-/// A back-channel logout mark: an IdP session (`sid`) or every session of a user (`sub`).
+/// A back-channel logout mark: whose sessions a logout token ends.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum LogoutKey {
+    /// One IdP session: every session signed in with this `sid`.
     Sid(String),
+    /// Every session of the user signed in before the mark.
     Sub(String),
+    /// The user's sessions whose ID token carried no `sid` (the spec allows that), signed in
+    /// before the mark: what a token naming both a `sid` and a `sub` ends besides that `sid`.
+    SubWithoutSid(String),
 }
 
 impl LogoutKey {
-    fn storage_key(&self) -> String {
+    fn storage_key(&self, prefix: &str) -> String {
         match self {
-            LogoutKey::Sid(sid) => format!("asgardeo-leptos:logout:sid:{sid}"),
-            LogoutKey::Sub(sub) => format!("asgardeo-leptos:logout:sub:{sub}"),
+            LogoutKey::Sid(sid) => format!("{prefix}logout:sid:{sid}"),
+            LogoutKey::Sub(sub) => format!("{prefix}logout:sub:{sub}"),
+            LogoutKey::SubWithoutSid(sub) => format!("{prefix}logout:nosid:{sub}"),
+        }
+    }
+
+    /// Whether this mark, made at `at`, ends a session of `sub` with IdP session `sid` that
+    /// signed in at `signed_in_at`. A `sid` names one IdP session, so any mark of it ends it; a
+    /// user's marks end what began before them.
+    pub fn ends(&self, at: i64, sid: Option<&str>, sub: &str, signed_in_at: i64) -> bool {
+        match self {
+            LogoutKey::Sid(marked) => sid == Some(marked.as_str()),
+            LogoutKey::Sub(marked) => marked == sub && at >= signed_in_at,
+            LogoutKey::SubWithoutSid(marked) => {
+                sid.is_none() && marked == sub && at >= signed_in_at
+            }
         }
     }
 }
@@ -139,14 +175,30 @@ impl LogoutKey {
 /// missed (the subscription lagged or reconnected).
 pub type Deliver = Box<dyn Fn(Option<String>) + Send + Sync>;
 
-/// The backend could not be reached or answered nonsense.
+/// What went wrong in the session backend.
 #[derive(Debug, thiserror::Error)]
-#[error("session backend: {0}")]
-pub struct BackendError(pub String);
+pub enum BackendError {
+    /// The store could not be reached or answered nonsense.
+    #[error("session backend: {0}")]
+    Unavailable(String),
+    /// Another request held the session's lock for longer than a request may wait.
+    #[error("session backend: {0}")]
+    Busy(String),
+    /// A bounded table is full (the memory store's sessions or used sign-in states).
+    #[error("session backend: the {0} is full")]
+    Full(&'static str),
+}
+
+impl BackendError {
+    /// The store failed: `err` says how.
+    pub fn unavailable(err: impl std::fmt::Display) -> Self {
+        BackendError::Unavailable(err.to_string())
+    }
+}
 
 impl From<BackendError> for session_store::Error {
     fn from(err: BackendError) -> Self {
-        session_store::Error::Backend(err.0)
+        session_store::Error::Backend(err.to_string())
     }
 }
 
@@ -157,9 +209,12 @@ pub trait Backend: Send + Sync + 'static {
     fn name(&self) -> &'static str;
     /// The sessions themselves, for tower-sessions.
     fn sessions(&self) -> &dyn SessionStore;
-    /// Stores unix time `at` under `key` for `ttl`.
+    /// Stores unix time `at` under `key` for at least `ttl`. A mark only moves forward: an
+    /// earlier `at` than the one stored (a retried or replayed older logout token) changes
+    /// nothing, so an older logout cannot undo a newer one.
     async fn mark(&self, key: &str, at: i64, ttl: Duration) -> Result<(), BackendError>;
-    /// The times stored under `keys`, in order.
+    /// The times stored under `keys`, in order. Each key is read on its own (Redis Cluster keeps
+    /// them in different slots).
     async fn marks(&self, keys: &[String]) -> Result<Vec<Option<i64>>, BackendError>;
     /// True the first time `key` is claimed within `ttl`.
     async fn claim(&self, key: &str, ttl: Duration) -> Result<bool, BackendError>;
@@ -181,27 +236,66 @@ pub trait Backend: Send + Sync + 'static {
     async fn delete_expired(&self) -> Result<(), BackendError> {
         Ok(())
     }
+    /// Adds session `id`, signed in at `at`, to the index of `user`'s sessions (kept at least
+    /// `ttl`), and returns the whole index, oldest first.
+    async fn add_user_session(
+        &self,
+        user: &UserDigest,
+        id: Id,
+        at: i64,
+        ttl: Duration,
+    ) -> Result<Vec<(i64, Id)>, BackendError>;
+    /// Removes `ids` from the index of `user`'s sessions.
+    async fn remove_user_sessions(&self, user: &UserDigest, ids: &[Id])
+        -> Result<(), BackendError>;
 }
+
+/// The revision of a session ended by another request (a sign-in beyond the per-user limit):
+/// higher than any revision a live session reaches, so no write still in flight for it is
+/// ever saved over it.
+const ENDED_REVISION: u64 = 1 << 53;
 
 /// The configured store, and what the auth code asks of it.
 pub struct SessionBackend {
     backend: Box<dyn Backend>,
     refresh_locks: IdLocks,
     write_locks: IdLocks,
+    /// How long a request waits for a session's refresh lock (in-process and shared) before it
+    /// gives up with a 503.
+    refresh_wait: Duration,
+    /// Put before every key the store holds besides sessions (and before sessions in Redis).
+    prefix: String,
+}
+
+/// How the backend names its keys and how long requests wait for each other.
+#[derive(Clone, Debug)]
+pub struct BackendOptions {
+    /// The prefix of every key in the store (`SESSION_KEY_PREFIX`), e.g. `asgardeo-leptos:`.
+    pub key_prefix: String,
+    /// How long a request waits for another request's refresh of the same session.
+    pub refresh_wait: Duration,
 }
 
 impl SessionBackend {
     /// Connects to the configured store (and prepares its tables).
-    pub async fn connect(config: &SessionStoreConfig) -> anyhow::Result<Arc<Self>> {
+    pub async fn connect(
+        config: &SessionStoreConfig,
+        options: BackendOptions,
+    ) -> anyhow::Result<Arc<Self>> {
+        let prefix = options.key_prefix;
         let backend: Box<dyn Backend> = match config {
             SessionStoreConfig::Memory => Box::new(memory::MemoryBackend::default()),
             SessionStoreConfig::Sqlite(url) => Box::new(sqlite::SqliteBackend::connect(url).await?),
-            SessionStoreConfig::Redis(url) => Box::new(redis::RedisBackend::connect(url).await?),
+            SessionStoreConfig::Redis(url) => {
+                Box::new(redis::RedisBackend::connect(url, &prefix).await?)
+            }
         };
         let backend = Arc::new(SessionBackend {
             backend,
             refresh_locks: IdLocks::default(),
             write_locks: IdLocks::default(),
+            refresh_wait: options.refresh_wait,
+            prefix,
         });
         tokio::spawn(cleanup(Arc::downgrade(&backend)));
         Ok(backend)
@@ -219,14 +313,22 @@ impl SessionBackend {
         id: Id,
         work: impl AsyncFnOnce() -> Result<T, E>,
     ) -> Result<T, E> {
-        let locks = match lock {
-            SessionLock::Refresh => &self.refresh_locks,
-            SessionLock::Write => &self.write_locks,
+        let (locks, wait) = match lock {
+            SessionLock::Refresh => (&self.refresh_locks, self.refresh_wait),
+            SessionLock::Write => (&self.write_locks, WRITE_LOCK_WAIT),
         };
         let local = locks.get(id);
-        let _local = local.lock().await;
+        // Bounded like the shared lock: a request behind a slow refresh gets a 503 in time,
+        // rather than waiting out the refresh and then the server's request timeout.
+        let Ok(_local) = tokio::time::timeout(wait, local.lock()).await else {
+            return Err(BackendError::Busy(format!(
+                "the session's {} lock is still held after {wait:?}",
+                lock.name()
+            ))
+            .into());
+        };
         let name = format!("{}:{}", lock.name(), SessionDigest::of(&id));
-        let shared = self.backend.lock(&name, lock.wait()).await?;
+        let shared = self.backend.lock(&name, wait).await?;
         let result = work().await;
         if let Some(shared) = shared {
             shared.release().await;
@@ -260,7 +362,9 @@ impl SessionBackend {
         at: i64,
         ttl: Duration,
     ) -> Result<(), BackendError> {
-        self.backend.mark(&key.storage_key(), at, ttl).await
+        self.backend
+            .mark(&key.storage_key(&self.prefix), at, ttl)
+            .await
     }
 
     /// Whether a session of `sub` (IdP session `sid`) signed in at `signed_in_at` was logged out
@@ -271,22 +375,118 @@ impl SessionBackend {
         sub: &str,
         signed_in_at: i64,
     ) -> Result<bool, BackendError> {
-        let mut keys = vec![LogoutKey::Sub(sub.to_owned()).storage_key()];
-        if let Some(sid) = sid {
-            keys.push(LogoutKey::Sid(sid.to_owned()).storage_key());
-        }
-        let marks = self.backend.marks(&keys).await?;
-        // A sid names one IdP session: any mark ends it. A sub mark ends what began before it.
-        let sub_mark = marks.first().copied().flatten();
-        let sid_mark = marks.get(1).copied().flatten();
-        Ok(sid_mark.is_some() || sub_mark.is_some_and(|at| at >= signed_in_at))
+        let keys = [
+            LogoutKey::Sub(sub.to_owned()),
+            match sid {
+                Some(sid) => LogoutKey::Sid(sid.to_owned()),
+                None => LogoutKey::SubWithoutSid(sub.to_owned()),
+            },
+        ];
+        let names: Vec<String> = keys.iter().map(|k| k.storage_key(&self.prefix)).collect();
+        let marks = self.backend.marks(&names).await?;
+        Ok(keys
+            .iter()
+            .zip(marks)
+            .any(|(key, at)| at.is_some_and(|at| key.ends(at, sid, sub, signed_in_at))))
     }
 
     /// True the first time `id` is claimed within `ttl` (logout-token `jti` replay protection).
     pub async fn claim_once(&self, id: &str, ttl: Duration) -> Result<bool, BackendError> {
         self.backend
-            .claim(&format!("asgardeo-leptos:jti:{id}"), ttl)
+            .claim(&format!("{}jti:{id}", self.prefix), ttl)
             .await
+    }
+
+    /// True the first time the sign-in `state` is used within `ttl` (the rest of its sign-in's
+    /// lifetime): a sign-in cookie replayed by its client cannot bring a used state back. Only
+    /// a digest of the state is kept.
+    pub async fn claim_state_once(&self, state: &str, ttl: Duration) -> Result<bool, BackendError> {
+        use sha2::{Digest, Sha256};
+        let digest = Sha256::digest(format!("asgardeo-leptos state\0{state}"));
+        let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
+        self.backend
+            .claim(&format!("{}state:{hex}", self.prefix), ttl)
+            .await
+    }
+
+    /// Counts session `id` (signed in at `at`) among `user`'s sessions and returns the ids of
+    /// the oldest ones beyond `max`, which the caller ends. Sessions that ended meanwhile (signed
+    /// out, expired) are dropped from the count. Runs under a lock per user, across instances.
+    pub async fn hold_user_session(
+        &self,
+        user: &UserDigest,
+        id: Id,
+        at: i64,
+        max: usize,
+        ttl: Duration,
+    ) -> Result<Vec<Id>, BackendError> {
+        let shared = self
+            .backend
+            .lock(&format!("user:{user}"), WRITE_LOCK_WAIT)
+            .await?;
+        let result = async {
+            let held = self.backend.add_user_session(user, id, at, ttl).await?;
+            let sessions = self.backend.sessions();
+            let mut live = Vec::with_capacity(held.len());
+            let mut gone = Vec::new();
+            for (at, held_id) in held {
+                let alive = held_id == id
+                    || sessions
+                        .load(&held_id)
+                        .await
+                        .map_err(BackendError::unavailable)?
+                        .is_some_and(|record| revision(&record) < ENDED_REVISION);
+                if alive {
+                    live.push((at, held_id));
+                } else {
+                    gone.push(held_id);
+                }
+            }
+            let excess = live.len().saturating_sub(max);
+            let oldest: Vec<Id> = live
+                .iter()
+                .filter(|(_, held_id)| *held_id != id)
+                .take(excess)
+                .map(|(_, held_id)| *held_id)
+                .collect();
+            gone.extend_from_slice(&oldest);
+            if !gone.is_empty() {
+                self.backend.remove_user_sessions(user, &gone).await?;
+            }
+            Ok(oldest)
+        }
+        .await;
+        if let Some(shared) = shared {
+            shared.release().await;
+        }
+        result
+    }
+
+    /// Ends session `id`, which another request holds, for good: its record keeps only `data`
+    /// (why it ended, for its browser's next page) under a revision no write in flight for it
+    /// can reach, so nothing brings it back.
+    pub async fn end_elsewhere(
+        &self,
+        id: Id,
+        mut data: HashMap<String, serde_json::Value>,
+    ) -> Result<(), BackendError> {
+        let sessions = self.backend.sessions();
+        self.with_lock(SessionLock::Write, id, async || {
+            let Some(mut record) = sessions
+                .load(&id)
+                .await
+                .map_err(BackendError::unavailable)?
+            else {
+                return Ok(());
+            };
+            data.insert(REVISION_KEY.to_owned(), ENDED_REVISION.into());
+            record.data = data;
+            sessions
+                .save(&record)
+                .await
+                .map_err(BackendError::unavailable)
+        })
+        .await
     }
 
     /// Sends a session event to every server instance sharing this store. `Ok(false)` when the
@@ -327,10 +527,27 @@ impl Backend for memory::MemoryBackend {
         Ok(memory::MemoryBackend::marks(self, keys))
     }
     async fn claim(&self, key: &str, ttl: Duration) -> Result<bool, BackendError> {
-        Ok(memory::MemoryBackend::claim(self, key.to_owned(), ttl))
+        memory::MemoryBackend::claim(self, key.to_owned(), ttl)
     }
     async fn delete_expired(&self) -> Result<(), BackendError> {
         memory::MemoryBackend::delete_expired(self);
+        Ok(())
+    }
+    async fn add_user_session(
+        &self,
+        user: &UserDigest,
+        id: Id,
+        at: i64,
+        _ttl: Duration,
+    ) -> Result<Vec<(i64, Id)>, BackendError> {
+        Ok(memory::MemoryBackend::add_user_session(self, *user, id, at))
+    }
+    async fn remove_user_sessions(
+        &self,
+        user: &UserDigest,
+        ids: &[Id],
+    ) -> Result<(), BackendError> {
+        memory::MemoryBackend::remove_user_sessions(self, user, ids);
         Ok(())
     }
 }
@@ -355,6 +572,22 @@ impl Backend for sqlite::SqliteBackend {
     }
     async fn delete_expired(&self) -> Result<(), BackendError> {
         sqlite::SqliteBackend::delete_expired(self).await
+    }
+    async fn add_user_session(
+        &self,
+        user: &UserDigest,
+        id: Id,
+        at: i64,
+        ttl: Duration,
+    ) -> Result<Vec<(i64, Id)>, BackendError> {
+        sqlite::SqliteBackend::add_user_session(self, user, id, at, ttl).await
+    }
+    async fn remove_user_sessions(
+        &self,
+        user: &UserDigest,
+        ids: &[Id],
+    ) -> Result<(), BackendError> {
+        sqlite::SqliteBackend::remove_user_sessions(self, user, ids).await
     }
 }
 
@@ -393,6 +626,22 @@ impl Backend for redis::RedisBackend {
             .await
             .map(|l| Some(DistributedLock::Redis(l)))
     }
+    async fn add_user_session(
+        &self,
+        user: &UserDigest,
+        id: Id,
+        at: i64,
+        ttl: Duration,
+    ) -> Result<Vec<(i64, Id)>, BackendError> {
+        redis::RedisBackend::add_user_session(self, user, id, at, ttl).await
+    }
+    async fn remove_user_sessions(
+        &self,
+        user: &UserDigest,
+        ids: &[Id],
+    ) -> Result<(), BackendError> {
+        redis::RedisBackend::remove_user_sessions(self, user, ids).await
+    }
 }
 
 /// A held distributed lock; release it with [`DistributedLock::release`] (it also expires).
@@ -417,7 +666,7 @@ async fn cleanup(backend: std::sync::Weak<SessionBackend>) {
             return;
         };
         if let Err(err) = backend.backend.delete_expired().await {
-            tracing::warn!(error = %err, "could not delete expired sessions");
+            tracing::warn!(error = %crate::cause::chain(&err), "could not delete expired sessions");
         }
     }
 }

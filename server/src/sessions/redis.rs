@@ -4,7 +4,7 @@
 //! Commands time out after [`COMMAND_TIMEOUT`], so that a Redis that is down yields a 503 at
 //! once, and the client reconnects by itself when Redis is back.
 
-use super::BackendError;
+use super::{BackendError, UserDigest};
 use anyhow::Context;
 use fred::{
     prelude::*,
@@ -12,7 +12,11 @@ use fred::{
 };
 use secrecy::{ExposeSecret, SecretString};
 use std::time::{Duration, Instant};
-use tower_sessions_redis_store::RedisStore;
+use tower_sessions::session::Id;
+use tower_sessions::{
+    session::Record,
+    session_store::{self, SessionStore},
+};
 
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(2);
 /// A refresh lock lives this long unless renewed: a holder that dies blocks others no longer.
@@ -21,21 +25,20 @@ const LOCK_RENEW_EVERY: Duration = Duration::from_secs(3);
 const LOCK_POLL: Duration = Duration::from_millis(20);
 
 pub struct RedisBackend {
-    pub store: RedisStore<Pool>,
+    pub store: RedisSessions,
     pool: Pool,
     config: Config,
+    /// Before every key, and the events channel's name.
+    prefix: String,
 }
 
-/// The channel that carries session events between server instances.
-const EVENTS_CHANNEL: &str = "asgardeo-leptos:events";
-
 fn backend_error(err: impl std::fmt::Display) -> BackendError {
-    BackendError(err.to_string())
+    BackendError::unavailable(err)
 }
 
 impl RedisBackend {
     /// Connects to `url`, which may carry a password: errors name the server without it.
-    pub async fn connect(url: &SecretString) -> anyhow::Result<Self> {
+    pub async fn connect(url: &SecretString, prefix: &str) -> anyhow::Result<Self> {
         let url = url.expose_secret();
         let shown = without_password(url);
         let config = Config::from_url(url)
@@ -48,10 +51,19 @@ impl RedisBackend {
             .with_context(|| format!("SESSION_STORE: cannot connect to {shown}"))?;
         check_eviction_policy(&pool, &shown).await?;
         Ok(RedisBackend {
-            store: RedisStore::new(pool.clone()),
+            store: RedisSessions {
+                pool: pool.clone(),
+                prefix: format!("{prefix}session:"),
+            },
             pool,
             config,
+            prefix: prefix.to_owned(),
         })
+    }
+
+    /// The channel that carries session events between server instances.
+    fn events_channel(&self) -> String {
+        format!("{}events", self.prefix)
     }
 
     /// Sends `message` to every instance's [`RedisBackend::subscribe`]r (this one's included).
@@ -59,7 +71,7 @@ impl RedisBackend {
         let _: i64 = self
             .pool
             .next()
-            .publish(EVENTS_CHANNEL, message)
+            .publish(self.events_channel(), message)
             .await
             .map_err(backend_error)?;
         Ok(())
@@ -77,7 +89,7 @@ impl RedisBackend {
             .context("SESSION_STORE: Redis subscriber")?;
         let _resubscribe = subscriber.manage_subscriptions();
         subscriber
-            .subscribe(EVENTS_CHANNEL)
+            .subscribe(self.events_channel())
             .await
             .context("SESSION_STORE: subscribe to session events")?;
         let mut messages = subscriber.message_rx();
@@ -113,22 +125,24 @@ impl RedisBackend {
     }
 
     pub async fn mark(&self, key: &str, at: i64, ttl: Duration) -> Result<(), BackendError> {
-        let _: () = self
+        let _: i64 = self
             .pool
-            .set(
-                key,
-                at,
-                Some(Expiration::EX(ttl.as_secs().max(1) as i64)),
-                None,
-                false,
+            .eval(
+                MARK,
+                vec![key.to_owned()],
+                vec![at.to_string(), ttl.as_secs().max(1).to_string()],
             )
             .await
             .map_err(backend_error)?;
         Ok(())
     }
 
+    /// One `GET` per key, at once: an `MGET` of keys in different slots fails on Redis Cluster.
     pub async fn marks(&self, keys: &[String]) -> Result<Vec<Option<i64>>, BackendError> {
-        self.pool.mget(keys.to_vec()).await.map_err(backend_error)
+        let reads = keys.iter().map(|key| self.pool.get::<Option<i64>, _>(key));
+        futures_util::future::try_join_all(reads)
+            .await
+            .map_err(backend_error)
     }
 
     pub async fn claim(&self, key: &str, ttl: Duration) -> Result<bool, BackendError> {
@@ -146,9 +160,49 @@ impl RedisBackend {
         Ok(set.is_some())
     }
 
+    pub async fn add_user_session(
+        &self,
+        user: &UserDigest,
+        id: Id,
+        at: i64,
+        ttl: Duration,
+    ) -> Result<Vec<(i64, Id)>, BackendError> {
+        let key = format!("{}user-sessions:{user}", self.prefix);
+        let _: i64 = self
+            .pool
+            .zadd(&key, None, None, false, false, (at as f64, id.to_string()))
+            .await
+            .map_err(backend_error)?;
+        let _: i64 = self
+            .pool
+            .expire(&key, ttl.as_secs().max(1) as i64, None)
+            .await
+            .map_err(backend_error)?;
+        let held: Vec<(String, f64)> = self
+            .pool
+            .zrange(&key, 0, -1, None, false, None, true)
+            .await
+            .map_err(backend_error)?;
+        Ok(held
+            .into_iter()
+            .filter_map(|(id, at)| Some((at as i64, id.parse().ok()?)))
+            .collect())
+    }
+
+    pub async fn remove_user_sessions(
+        &self,
+        user: &UserDigest,
+        ids: &[Id],
+    ) -> Result<(), BackendError> {
+        let key = format!("{}user-sessions:{user}", self.prefix);
+        let members: Vec<String> = ids.iter().map(Id::to_string).collect();
+        let _: i64 = self.pool.zrem(&key, members).await.map_err(backend_error)?;
+        Ok(())
+    }
+
     /// Waits up to `wait` for the lock `name`.
     pub async fn lock(&self, name: &str, wait: Duration) -> Result<RedisLock, BackendError> {
-        let key = format!("asgardeo-leptos:lock:{name}");
+        let key = format!("{}lock:{name}", self.prefix);
         let token = crate::random_token(32);
         let deadline = Instant::now() + wait;
         loop {
@@ -167,7 +221,7 @@ impl RedisBackend {
                 break;
             }
             if Instant::now() >= deadline {
-                return Err(BackendError(format!(
+                return Err(BackendError::Busy(format!(
                     "lock {name} still held after {wait:?}"
                 )));
             }
@@ -202,6 +256,97 @@ impl RedisBackend {
     }
 }
 
+/// Sessions in Redis, one key each (`<prefix>session:<id>`), their data as JSON, expiring with
+/// the record (`EXAT`). Creating never overwrites an existing id; saving only updates a key that
+/// still exists (`XX`), so a session that ended is never written back.
+#[derive(Clone)]
+pub struct RedisSessions {
+    pool: Pool,
+    prefix: String,
+}
+
+impl std::fmt::Debug for RedisSessions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "RedisSessions({}…)", self.prefix)
+    }
+}
+
+impl RedisSessions {
+    fn key(&self, id: &tower_sessions::session::Id) -> String {
+        format!("{}{id}", self.prefix)
+    }
+
+    /// `SET key data EXAT expiry NX|XX`: whether Redis wrote it.
+    async fn set(&self, record: &Record, condition: SetOptions) -> session_store::Result<bool> {
+        let data = serde_json::to_string(&record.data)
+            .map_err(|e| session_store::Error::Encode(e.to_string()))?;
+        let value = format!("{}\n{data}", record.expiry_date.unix_timestamp());
+        let expiry = record.expiry_date.unix_timestamp().max(1);
+        let written: Option<String> = self
+            .pool
+            .set(
+                self.key(&record.id),
+                value,
+                Some(Expiration::EXAT(expiry)),
+                Some(condition),
+                false,
+            )
+            .await
+            .map_err(|e| session_store::Error::Backend(e.to_string()))?;
+        Ok(written.is_some())
+    }
+}
+
+#[async_trait::async_trait]
+impl SessionStore for RedisSessions {
+    async fn create(&self, record: &mut Record) -> session_store::Result<()> {
+        while !self.set(record, SetOptions::NX).await? {
+            record.id = tower_sessions::session::Id::default();
+        }
+        Ok(())
+    }
+
+    async fn save(&self, record: &Record) -> session_store::Result<()> {
+        self.set(record, SetOptions::XX).await.map(|_| ())
+    }
+
+    async fn load(
+        &self,
+        id: &tower_sessions::session::Id,
+    ) -> session_store::Result<Option<Record>> {
+        let value: Option<String> = self
+            .pool
+            .get(self.key(id))
+            .await
+            .map_err(|e| session_store::Error::Backend(e.to_string()))?;
+        let Some(value) = value else {
+            return Ok(None);
+        };
+        let decode = |why: &str| session_store::Error::Decode(why.to_owned());
+        let (expiry, data) = value.split_once('\n').ok_or_else(|| decode("no expiry"))?;
+        let expiry = expiry
+            .parse::<i64>()
+            .ok()
+            .and_then(|t| time::OffsetDateTime::from_unix_timestamp(t).ok())
+            .ok_or_else(|| decode("a malformed expiry"))?;
+        let data = serde_json::from_str(data).map_err(|e| decode(&e.to_string()))?;
+        Ok(Some(Record {
+            id: *id,
+            data,
+            expiry_date: expiry,
+        }))
+    }
+
+    async fn delete(&self, id: &tower_sessions::session::Id) -> session_store::Result<()> {
+        let _: i64 = self
+            .pool
+            .del(self.key(id))
+            .await
+            .map_err(|e| session_store::Error::Backend(e.to_string()))?;
+        Ok(())
+    }
+}
+
 /// Logout marks and used `jti`s must not be evicted under memory pressure (a logged-out
 /// session would come back, a logout token could be replayed): the server needs
 /// `maxmemory-policy noeviction`. Checked when Redis lets us ask.
@@ -220,7 +365,7 @@ async fn check_eviction_policy(pool: &Pool, shown: &str) -> anyhow::Result<()> {
             )),
         },
         Err(err) => {
-            tracing::warn!(error = %err, "could not read Redis's maxmemory-policy (CONFIG is not allowed?); it must be noeviction");
+            tracing::warn!(error = %crate::cause::chain(&err), "could not read Redis's maxmemory-policy (CONFIG is not allowed?); it must be noeviction");
             Ok(())
         }
     }
@@ -253,6 +398,13 @@ fn builder(config: &Config) -> Builder {
     builder
 }
 
+/// Sets a logout mark to `ARGV[1]` unless it already holds a later time (marks only move
+/// forward), and keeps it at least `ARGV[2]` seconds.
+const MARK: &str = "local at = tonumber(ARGV[1]) local ttl = tonumber(ARGV[2]) \
+    local old = tonumber(redis.call('get', KEYS[1])) \
+    if old == nil or old < at then redis.call('set', KEYS[1], at, 'EX', ttl) \
+    elseif redis.call('ttl', KEYS[1]) < ttl then redis.call('expire', KEYS[1], ttl) end \
+    return 1";
 /// Extends the lock only if we still hold it.
 const RENEW: &str = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end";
 /// Deletes the lock only if we still hold it.
@@ -295,7 +447,7 @@ async fn release(pool: &Pool, key: &str, token: &str) {
         .await;
     if let Err(err) = released {
         // It expires by itself within LOCK_TTL.
-        tracing::warn!(error = %err, "could not release a Redis lock");
+        tracing::warn!(error = %crate::cause::chain(&err), "could not release a Redis lock");
     }
 }
 

@@ -1,9 +1,10 @@
 //! SQLite (`SESSION_STORE=sqlite://path/to/file.db`): sessions survive a restart of the one
 //! server process that owns the file.
 
-use super::BackendError;
+use super::{BackendError, UserDigest};
 use anyhow::Context;
 use std::time::Duration;
+use tower_sessions::session::Id;
 use tower_sessions::session_store::ExpiredDeletion;
 use tower_sessions_sqlx_store::{
     sqlx::{sqlite::SqliteConnectOptions, SqlitePool},
@@ -20,7 +21,7 @@ fn unix_now() -> i64 {
 }
 
 fn backend_error(err: impl std::fmt::Display) -> BackendError {
-    BackendError(err.to_string())
+    BackendError::unavailable(err)
 }
 
 impl SqliteBackend {
@@ -46,13 +47,22 @@ impl SqliteBackend {
         .execute(&pool)
         .await
         .context("SESSION_STORE: create the marks table")?;
+        tower_sessions_sqlx_store::sqlx::query(
+            "create table if not exists asgardeo_leptos_user_sessions (user text not null, \
+             id text not null, at integer not null, expires integer not null, \
+             primary key (user, id))",
+        )
+        .execute(&pool)
+        .await
+        .context("SESSION_STORE: create the user sessions table")?;
         Ok(SqliteBackend { store, pool })
     }
 
     pub async fn mark(&self, key: &str, at: i64, ttl: Duration) -> Result<(), BackendError> {
         tower_sessions_sqlx_store::sqlx::query(
             "insert into asgardeo_leptos_marks (key, at, expires) values (?, ?, ?) \
-             on conflict(key) do update set at = excluded.at, expires = excluded.expires",
+             on conflict(key) do update set at = max(at, excluded.at), \
+             expires = max(expires, excluded.expires)",
         )
         .bind(key)
         .bind(at)
@@ -103,10 +113,67 @@ impl SqliteBackend {
         Ok(inserted == 1)
     }
 
+    pub async fn add_user_session(
+        &self,
+        user: &UserDigest,
+        id: Id,
+        at: i64,
+        ttl: Duration,
+    ) -> Result<Vec<(i64, Id)>, BackendError> {
+        let user = user.to_string();
+        tower_sessions_sqlx_store::sqlx::query(
+            "insert into asgardeo_leptos_user_sessions (user, id, at, expires) values (?, ?, ?, ?) \
+             on conflict(user, id) do update set at = excluded.at, expires = excluded.expires",
+        )
+        .bind(&user)
+        .bind(id.to_string())
+        .bind(at)
+        .bind(unix_now() + ttl.as_secs() as i64)
+        .execute(&self.pool)
+        .await
+        .map_err(backend_error)?;
+        let rows: Vec<(i64, String)> = tower_sessions_sqlx_store::sqlx::query_as(
+            "select at, id from asgardeo_leptos_user_sessions where user = ? order by at",
+        )
+        .bind(&user)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend_error)?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(at, id)| Some((at, id.parse().ok()?)))
+            .collect())
+    }
+
+    pub async fn remove_user_sessions(
+        &self,
+        user: &UserDigest,
+        ids: &[Id],
+    ) -> Result<(), BackendError> {
+        for id in ids {
+            tower_sessions_sqlx_store::sqlx::query(
+                "delete from asgardeo_leptos_user_sessions where user = ? and id = ?",
+            )
+            .bind(user.to_string())
+            .bind(id.to_string())
+            .execute(&self.pool)
+            .await
+            .map_err(backend_error)?;
+        }
+        Ok(())
+    }
+
     pub async fn delete_expired(&self) -> Result<(), BackendError> {
         self.store.delete_expired().await.map_err(backend_error)?;
         tower_sessions_sqlx_store::sqlx::query(
             "delete from asgardeo_leptos_marks where expires <= ?",
+        )
+        .bind(unix_now())
+        .execute(&self.pool)
+        .await
+        .map_err(backend_error)?;
+        tower_sessions_sqlx_store::sqlx::query(
+            "delete from asgardeo_leptos_user_sessions where expires <= ?",
         )
         .bind(unix_now())
         .execute(&self.pool)

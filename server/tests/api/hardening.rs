@@ -98,7 +98,26 @@ async fn twenty_thousand_anonymous_sign_ins_leave_the_store_as_it_was_and_sign_i
         session_json(&app, &app.browser).await["user"]["email"],
         "alice"
     );
-    assert_eq!(redis_keys(&redis), before + 1, "one session");
+    // What the sign-in left: its session, the record that its state was used (for the rest of
+    // the sign-in's ten minutes) and the user's list of sessions.
+    let mut kinds: Vec<String> = redis_cli(&redis, &["--scan"])
+        .lines()
+        .map(|key| {
+            key.rsplit_once(':')
+                .map_or(key, |(kind, _)| kind)
+                .to_owned()
+        })
+        .collect();
+    kinds.sort();
+    assert_eq!(redis_keys(&redis), before + 3, "{kinds:?}");
+    assert_eq!(
+        kinds,
+        [
+            "asgardeo-leptos:session",
+            "asgardeo-leptos:state",
+            "asgardeo-leptos:user-sessions"
+        ]
+    );
 }
 
 #[tokio::test]
@@ -319,9 +338,8 @@ async fn refreshing_on_demand_happens_at_most_once_per_ten_seconds() {
 #[tokio::test]
 async fn a_logout_whose_mark_could_not_be_written_is_accepted_when_the_idp_retries() {
     let redis = RedisServer::start().await;
-    // The app's Redis user may write sessions (22-character ids), locks and used jtis, and may
-    // read logout marks but not (yet) write them: the mark write fails.
-    let session_keys = format!("~{}", "?".repeat(22));
+    // The app's Redis user may write sessions, locks, used jtis and states and its users'
+    // session lists, and may read logout marks but not (yet) write them: the mark write fails.
     let created = redis_cli(
         &redis,
         &[
@@ -332,8 +350,10 @@ async fn a_logout_whose_mark_could_not_be_written_is_accepted_when_the_idp_retri
             ">app-pass",
             "+@all",
             "&*",
-            &session_keys,
+            "~asgardeo-leptos:session:*",
             "~asgardeo-leptos:jti:*",
+            "~asgardeo-leptos:state:*",
+            "~asgardeo-leptos:user-sessions:*",
             "~asgardeo-leptos:lock:*",
             "%R~asgardeo-leptos:logout:*",
         ],

@@ -102,8 +102,9 @@ async fn id_tokens_that_fail_validation_are_refused() {
         (IdToken::WrongIss, "idp.id_token.issuer"),
         (IdToken::WrongAud, "idp.id_token.audience"),
         (IdToken::MissingAud, "idp.id_token.audience"),
-        (IdToken::ExtraAudNoAzp, "idp.id_token.azp"),
-        (IdToken::WrongAzp, "idp.id_token.azp"),
+        // Other audiences are not trusted unless configured (see below).
+        (IdToken::ExtraAudNoAzp, "idp.id_token.audience"),
+        (IdToken::WrongAzp, "idp.id_token.audience"),
         (IdToken::Expired, "idp.id_token.expired"),
         (IdToken::IatMissing, "idp.token.malformed"),
         (IdToken::IatInFuture, "idp.id_token.iat"),
@@ -133,14 +134,42 @@ async fn id_tokens_that_fail_validation_are_refused() {
     assert_signed_in(&setup, &setup.app.new_browser()).await;
 }
 
+/// OpenID Connect Core 3.1.3.7: another audience besides this client is refused unless the
+/// app trusts it (`AUTH_TRUSTED_AUDIENCES`), and then `azp` must be this client.
 #[tokio::test]
-async fn several_audiences_are_accepted_when_azp_is_this_client() {
-    let setup = setup(&[]).await;
-    setup.idp.misbehave(Behaviour {
+async fn an_extra_audience_is_accepted_only_when_trusted_and_azp_is_this_client() {
+    let extra_aud = Behaviour {
         id_token: IdToken::ExtraAudWithAzp,
         ..Default::default()
-    });
-    assert_signed_in(&setup, &setup.app.new_browser()).await;
+    };
+    let untrusting = setup(&[]).await;
+    assert_refused(
+        &untrusting,
+        extra_aud.clone(),
+        StatusCode::BAD_GATEWAY,
+        "idp.id_token.audience",
+    )
+    .await;
+
+    let trusting = setup(&[(
+        "AUTH_TRUSTED_AUDIENCES",
+        "https://api.example, another-client",
+    )])
+    .await;
+    trusting.idp.misbehave(extra_aud);
+    assert_signed_in(&trusting, &trusting.app.new_browser()).await;
+    for id_token in [IdToken::ExtraAudNoAzp, IdToken::WrongAzp] {
+        assert_refused(
+            &trusting,
+            Behaviour {
+                id_token,
+                ..Default::default()
+            },
+            StatusCode::BAD_GATEWAY,
+            "idp.id_token.azp",
+        )
+        .await;
+    }
 }
 
 #[tokio::test]

@@ -6,5 +6,7 @@
 mod hardening;
 mod helpers;
 mod hostile_idp;
+mod review;
 mod sessions;
 mod sign_in;
+mod slow_clients;

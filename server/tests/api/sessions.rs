@@ -595,37 +595,6 @@ async fn looking_at_the_session_from_a_focused_window_never_extends_it() {
     assert_eq!(looked["user"], serde_json::Value::Null, "{looked}");
 }
 
-/// Opens `/api/auth/events` for `browser`.
-async fn open_events(app: &TestApp, browser: &Client) -> reqwest::Response {
-    browser
-        .get(app.url("/api/auth/events"))
-        .header(header::ACCEPT, "text/event-stream")
-        .send()
-        .await
-        .unwrap()
-}
-
-/// The name of the next event on `stream` (comments and keep-alives skipped); `None` when the
-/// stream ends without one. Gives up after 10 s, which is a failure, not a measurement.
-async fn next_event(stream: &mut reqwest::Response) -> Option<String> {
-    let mut text = String::new();
-    let read = async {
-        while let Ok(Some(chunk)) = stream.chunk().await {
-            text.push_str(&String::from_utf8_lossy(&chunk));
-            if let Some(name) = text
-                .lines()
-                .find_map(|line| line.strip_prefix("event:").map(|n| n.trim().to_owned()))
-            {
-                return Some(name);
-            }
-        }
-        None
-    };
-    tokio::time::timeout(Duration::from_secs(10), read)
-        .await
-        .expect("an event or the end of the stream within 10 s")
-}
-
 async fn sign_out(app: &TestApp, browser: &Client) {
     let out = browser
         .post(app.url("/api/auth/signout"))

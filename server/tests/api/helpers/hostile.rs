@@ -64,6 +64,8 @@ pub enum IdToken {
     NoKid,
     /// Only `sub` and `username`: the app must ask userinfo for names.
     Minimal,
+    /// No `sid` (the spec allows that): back-channel logout must still find the session.
+    NoSid,
 }
 
 /// What is wrong with the token endpoint's answer.
@@ -124,6 +126,16 @@ pub struct Behaviour {
     pub no_refresh_token: bool,
     /// What a refresh answers.
     pub refresh: Refresh,
+    /// The `sid` of ID tokens returned by a refresh, when not the sign-in's.
+    pub refresh_sid: Option<String>,
+    /// The `auth_time` of ID tokens returned by a refresh, when not the sign-in's.
+    pub refresh_auth_time: Option<u64>,
+    /// The token endpoint discovery announces, when not the real one.
+    pub discovered_token_endpoint: Option<String>,
+    /// The end-session endpoint discovery announces, when not the real one.
+    pub discovered_end_session_endpoint: Option<String>,
+    /// Revocation requests wait until the test releases them ([`HostileIdp::release_revocations`]).
+    pub hold_revocations: bool,
 }
 
 /// What the token endpoint answers a refresh with.
@@ -183,9 +195,17 @@ struct Inner {
     pub refresh_hits: AtomicU64,
     /// The refresh token issued last, and refreshes that presented another (an older) one.
     latest_refresh_token: Mutex<Option<String>>,
+    latest_access_token: Mutex<Option<String>>,
     stale_refreshes: AtomicU64,
     /// Code exchanges so far: each starts a new IdP session (`sid`).
     sign_ins: AtomicU64,
+    /// When the user "authenticated" (every ID token's `auth_time`).
+    auth_time: u64,
+    /// Revocation requests received, and the (token, hint) pairs they revoked once answered.
+    revocations_started: AtomicU64,
+    revoked: Mutex<Vec<(String, String)>>,
+    /// Permits for held revocation requests.
+    revocation_release: tokio::sync::Semaphore,
 }
 
 #[derive(Clone)]
@@ -233,8 +253,13 @@ impl HostileIdp {
             userinfo_hits: AtomicU64::new(0),
             refresh_hits: AtomicU64::new(0),
             latest_refresh_token: Mutex::new(None),
+            latest_access_token: Mutex::new(None),
             stale_refreshes: AtomicU64::new(0),
             sign_ins: AtomicU64::new(0),
+            auth_time: now() - 5,
+            revocations_started: AtomicU64::new(0),
+            revoked: Mutex::new(Vec::new()),
+            revocation_release: tokio::sync::Semaphore::new(0),
         });
         let router = Router::new()
             .route(
@@ -245,6 +270,7 @@ impl HostileIdp {
             .route("/t/hostile/oauth2/authorize", get(authorize))
             .route("/t/hostile/oauth2/token", post(token))
             .route("/t/hostile/oauth2/userinfo", get(userinfo))
+            .route("/t/hostile/oauth2/revoke", post(revoke))
             .route("/t/hostile/scim2/Me", get(scim_me))
             .with_state(inner.clone());
         let (stop, stopped) = oneshot::channel::<()>();
@@ -291,6 +317,26 @@ impl HostileIdp {
     }
     pub fn userinfo_hits(&self) -> u64 {
         self.inner.userinfo_hits.load(Ordering::SeqCst)
+    }
+
+    /// Revocation requests received so far (answered or held).
+    pub fn revocations_started(&self) -> u64 {
+        self.inner.revocations_started.load(Ordering::SeqCst)
+    }
+
+    /// The (token, token_type_hint) pairs revoked so far.
+    pub fn revoked(&self) -> Vec<(String, String)> {
+        self.inner.revoked.lock().unwrap().clone()
+    }
+
+    /// Lets `count` held revocation requests answer.
+    pub fn release_revocations(&self, count: usize) {
+        self.inner.revocation_release.add_permits(count);
+    }
+
+    /// The access token issued last.
+    pub fn latest_access_token(&self) -> Option<String> {
+        self.inner.latest_access_token.lock().unwrap().clone()
     }
 
     /// Stops answering: connections are refused from now on.
@@ -359,20 +405,20 @@ fn url(inner: &Inner, path: &str) -> String {
 
 async fn discovery(State(inner): State<Arc<Inner>>) -> Response {
     inner.discovery_hits.fetch_add(1, Ordering::SeqCst);
-    let issuer = inner
-        .behaviour
-        .lock()
-        .unwrap()
+    let behaviour = inner.behaviour.lock().unwrap().clone();
+    let issuer = behaviour
         .discovery_issuer
-        .clone()
         .unwrap_or_else(|| inner.issuer.to_string());
     Json(json!({
         "issuer": issuer,
         "authorization_endpoint": url(&inner, "/t/hostile/oauth2/authorize"),
-        "token_endpoint": url(&inner, "/t/hostile/oauth2/token"),
+        "token_endpoint": behaviour.discovered_token_endpoint
+            .unwrap_or_else(|| url(&inner, "/t/hostile/oauth2/token")),
         "userinfo_endpoint": url(&inner, "/t/hostile/oauth2/userinfo"),
         "jwks_uri": url(&inner, "/t/hostile/oauth2/jwks"),
-        "end_session_endpoint": url(&inner, "/t/hostile/oidc/logout"),
+        "end_session_endpoint": behaviour.discovered_end_session_endpoint
+            .unwrap_or_else(|| url(&inner, "/t/hostile/oidc/logout")),
+        "revocation_endpoint": url(&inner, "/t/hostile/oauth2/revoke"),
         "response_types_supported": ["code"],
         "subject_types_supported": ["public"],
         // Advertises HS256 too: the app must still refuse it.
@@ -520,6 +566,7 @@ async fn token(
     );
     let refresh_token = B64.encode(rand::random::<[u8; 32]>());
     *inner.latest_refresh_token.lock().unwrap() = Some(refresh_token.clone());
+    *inner.latest_access_token.lock().unwrap() = Some(access_token.clone());
     let mut body = json!({
         "access_token": access_token,
         "token_type": "Bearer",
@@ -587,6 +634,18 @@ async fn refresh(inner: &Inner, presented: Option<&str>) -> Response {
     }
     let access_token = B64.encode(rand::random::<[u8; 32]>());
     let mut id_token = id_token(inner, IdToken::NonceMissing, None, &access_token);
+    if behaviour.refresh_sid.is_some() || behaviour.refresh_auth_time.is_some() {
+        let now = now();
+        let claims = json!({"iss": inner.issuer.to_string(), "aud": CLIENT_ID, "azp": CLIENT_ID, "sub": SUBJECT,
+                            "iat": now, "exp": now + 3600, "at_hash": at_hash(&access_token),
+                            "sid": behaviour.refresh_sid.clone().unwrap_or_else(|| sid(inner.sign_ins.load(Ordering::SeqCst))),
+                            "auth_time": behaviour.refresh_auth_time.unwrap_or(inner.auth_time)});
+        let published = inner.published.lock().unwrap();
+        id_token = rs256(
+            published.last().unwrap(),
+            &B64.encode(serde_json::to_vec(&claims).unwrap()),
+        );
+    }
     if let Some(sub) = &behaviour.refresh_sub {
         let now = now();
         let claims = json!({"iss": inner.issuer.to_string(), "aud": CLIENT_ID, "azp": CLIENT_ID, "sub": sub,
@@ -599,6 +658,7 @@ async fn refresh(inner: &Inner, presented: Option<&str>) -> Response {
     }
     let refresh_token = B64.encode(rand::random::<[u8; 32]>());
     *inner.latest_refresh_token.lock().unwrap() = Some(refresh_token.clone());
+    *inner.latest_access_token.lock().unwrap() = Some(access_token.clone());
     Json(json!({
         "access_token": access_token,
         "token_type": "Bearer",
@@ -625,7 +685,12 @@ pub enum LogoutMischief {
     Hs256WithClientSecret,
     /// Neither `sub` nor `sid`.
     NoSubject,
+    /// A header `alg` that holds a newline and a terminal escape sequence: a forged log line.
+    ForgedAlg,
 }
+
+/// What [`LogoutMischief::ForgedAlg`] puts in the header's `alg`.
+pub const FORGED_ALG: &str = "RS256\nFAKE INFO signed in sub=admin\u{1b}[2J";
 
 impl HostileIdp {
     /// A back-channel logout token about `sub` and/or `sid`, signed as told.
@@ -636,7 +701,19 @@ impl HostileIdp {
         jti: &str,
         mischief: LogoutMischief,
     ) -> String {
-        let now = now();
+        self.logout_token_issued_at(sub, sid, jti, mischief, now())
+    }
+
+    /// [`HostileIdp::logout_token`], issued at Unix time `now` (a token the IdP made earlier,
+    /// retried or replayed).
+    pub fn logout_token_issued_at(
+        &self,
+        sub: Option<&str>,
+        sid: Option<&str>,
+        jti: &str,
+        mischief: LogoutMischief,
+        now: u64,
+    ) -> String {
         let mut claims = json!({
             "iss": self.inner.issuer.to_string(), "aud": CLIENT_ID, "iat": now, "exp": now + 120, "jti": jti,
             "events": {"http://schemas.openid.net/event/backchannel-logout": {}},
@@ -668,6 +745,7 @@ impl HostileIdp {
                 object_remove(&mut claims, "sid");
             }
             LogoutMischief::None
+            | LogoutMischief::ForgedAlg
             | LogoutMischief::UnknownKey
             | LogoutMischief::AlgNone
             | LogoutMischief::Hs256WithClientSecret => {}
@@ -682,6 +760,11 @@ impl HostileIdp {
                 B64.encode(br#"{"alg":"none","typ":"logout+jwt"}"#)
             ),
             LogoutMischief::Hs256WithClientSecret => hs256(&current.kid, &payload),
+            LogoutMischief::ForgedAlg => {
+                let header = json!({"alg": FORGED_ALG, "typ": "logout+jwt", "kid": current.kid});
+                let input = format!("{}.{payload}", B64.encode(header.to_string()));
+                format!("{input}.{}", B64.encode(current.sign(input.as_bytes())))
+            }
             _ => rs256_typed(current, &payload, "logout+jwt"),
         }
     }
@@ -717,6 +800,7 @@ fn id_token(inner: &Inner, mischief: IdToken, nonce: Option<&str>, access_token:
         "sid": sid(inner.sign_ins.load(Ordering::SeqCst)),
         "iat": now,
         "exp": now + 3600,
+        "auth_time": inner.auth_time,
         "nonce": nonce,
         "username": "mallory",
         "given_name": "Mallory",
@@ -777,6 +861,9 @@ fn id_token(inner: &Inner, mischief: IdToken, nonce: Option<&str>, access_token:
             for name in ["given_name", "family_name", "email"] {
                 object.remove(name);
             }
+        }
+        IdToken::NoSid => {
+            object.remove("sid");
         }
         IdToken::Good
         | IdToken::AlgNone
@@ -845,6 +932,27 @@ fn rs256_typed(key: &Key, payload: &str, typ: &str) -> String {
 /// OpenID Connect Core §3.1.3.6: base64url of the left half of SHA-256 of the access token.
 fn at_hash(access_token: &str) -> String {
     B64.encode(&Sha256::digest(access_token.as_bytes())[..16])
+}
+
+#[derive(Deserialize)]
+struct RevokeForm {
+    token: String,
+    token_type_hint: Option<String>,
+}
+
+/// RFC 7009; held until the test releases it when the behaviour says so.
+async fn revoke(State(inner): State<Arc<Inner>>, Form(form): Form<RevokeForm>) -> Response {
+    inner.revocations_started.fetch_add(1, Ordering::SeqCst);
+    if inner.behaviour.lock().unwrap().hold_revocations {
+        let permit = inner.revocation_release.acquire().await.unwrap();
+        permit.forget();
+    }
+    inner
+        .revoked
+        .lock()
+        .unwrap()
+        .push((form.token, form.token_type_hint.unwrap_or_default()));
+    StatusCode::OK.into_response()
 }
 
 async fn userinfo(State(inner): State<Arc<Inner>>) -> Response {

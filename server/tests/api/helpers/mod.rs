@@ -5,6 +5,7 @@
 
 pub mod hostile;
 pub mod idp;
+pub mod process;
 pub mod redis;
 
 use reqwest::{header, redirect::Policy, Client, Response, StatusCode};
@@ -34,6 +35,23 @@ pub struct TestApp {
     pub clock: ManualClock,
     stop: Option<oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+}
+
+/// A running app, in this process or its own: where it and its IdP answer.
+pub trait Served {
+    /// `path` on the app.
+    fn url(&self, path: &str) -> String;
+    /// `path` on the IdP it signs in with.
+    fn idp_url(&self, path: &str) -> String;
+}
+
+impl Served for TestApp {
+    fn url(&self, path: &str) -> String {
+        TestApp::url(self, path)
+    }
+    fn idp_url(&self, path: &str) -> String {
+        TestApp::idp_url(self, path)
+    }
 }
 
 impl TestApp {
@@ -176,7 +194,7 @@ pub struct SignInHops {
 /// Goes from the app's sign-in endpoint to the IdP's login form, logs in, and stops right
 /// before following the IdP's redirect back to the app's callback.
 pub async fn sign_in_until_callback(
-    app: &TestApp,
+    app: &impl Served,
     browser: &Client,
     callback: &str,
     user: &str,
@@ -231,7 +249,7 @@ pub async fn sign_in_until_callback(
 
 /// Signs in completely as `user`; returns the app's final redirect (to the callbackUrl).
 pub async fn sign_in(
-    app: &TestApp,
+    app: &impl Served,
     browser: &Client,
     callback: &str,
     user: &str,
@@ -245,7 +263,7 @@ pub async fn sign_in(
         .expect("callback request")
 }
 
-pub async fn session_json(app: &TestApp, browser: &Client) -> serde_json::Value {
+pub async fn session_json(app: &impl Served, browser: &Client) -> serde_json::Value {
     let response = browser
         .get(app.url("/api/auth/session"))
         .send()
@@ -255,7 +273,7 @@ pub async fn session_json(app: &TestApp, browser: &Client) -> serde_json::Value 
     response.json().await.expect("session JSON")
 }
 
-pub async fn idp_stats(app: &TestApp) -> serde_json::Value {
+pub async fn idp_stats(app: &impl Served) -> serde_json::Value {
     reqwest::get(app.idp_url("/t/dev/_stats"))
         .await
         .unwrap()
@@ -283,4 +301,35 @@ pub async fn get_page(browser: &Client, url: &str) -> Response {
         .send()
         .await
         .expect("page request")
+}
+
+/// Opens `/api/auth/events` for `browser`.
+pub async fn open_events(app: &impl Served, browser: &Client) -> reqwest::Response {
+    browser
+        .get(app.url("/api/auth/events"))
+        .header(header::ACCEPT, "text/event-stream")
+        .send()
+        .await
+        .unwrap()
+}
+
+/// The name of the next event on `stream` (comments and keep-alives skipped); `None` when the
+/// stream ends without one. Gives up after 10 s, which is a failure, not a measurement.
+pub async fn next_event(stream: &mut reqwest::Response) -> Option<String> {
+    let mut text = String::new();
+    let read = async {
+        while let Ok(Some(chunk)) = stream.chunk().await {
+            text.push_str(&String::from_utf8_lossy(&chunk));
+            if let Some(name) = text
+                .lines()
+                .find_map(|line| line.strip_prefix("event:").map(|n| n.trim().to_owned()))
+            {
+                return Some(name);
+            }
+        }
+        None
+    };
+    tokio::time::timeout(std::time::Duration::from_secs(10), read)
+        .await
+        .expect("an event or the end of the stream within 10 s")
 }
