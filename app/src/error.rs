@@ -4,8 +4,13 @@
 //! what went wrong and what to do. Nothing a library or the IdP said reaches the page; the
 //! server logs that.
 
-use crate::json::{self, FromJson, JsonView};
 use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
+use leptos_oidc_bff::{
+    json::{self, FromJson, JsonView},
+    AuthError,
+};
+
+pub use leptos_oidc_bff::SessionEnd;
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
@@ -23,7 +28,7 @@ pub enum AppError {
     MissingInternalLogin,
     /// 401: the session ended (refresh refused, revoked, logged out elsewhere, lifetimes).
     #[error("{0}")]
-    SessionEnded(EndReason),
+    SessionEnded(SessionEnd),
     /// 502: another non-success status from scim2/Me.
     #[error("The identity provider's scim2/Me answered HTTP {0}.")]
     ScimStatus(u16),
@@ -52,64 +57,6 @@ pub enum AppError {
     /// 500: a bug or misconfiguration on the server; details are in the server log.
     #[error("Something went wrong on the server; the details are in its log.")]
     Internal,
-}
-
-/// Why a session ended, in words for the person whose session it was.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
-pub enum EndReason {
-    #[error("Your session ended: the identity provider refused to renew it (the sign-in was revoked or has expired). Sign in again.")]
-    RefreshRefused,
-    #[error("Your session ended: the identity provider could not be reached to renew it. Sign in again when it is back.")]
-    IdpUnavailable,
-    #[error("Your session ended: its access token expired and the identity provider gave no refresh token. Sign in again.")]
-    CannotRenew,
-    #[error("Your session reached its maximum age and has ended. Sign in again.")]
-    MaxAge,
-    #[error("Your session ended after a period of inactivity. Sign in again.")]
-    Idle,
-    #[error("You were signed out at the identity provider, so your session here has ended too.")]
-    LoggedOutAtIdp,
-    /// Signed out here (in another tab of this browser, say).
-    #[error("You have been signed out. Sign in again to see this page.")]
-    SignedOut,
-    /// The user signed in on more browsers or devices than the app allows at once; the oldest
-    /// session ended.
-    #[error("Your session ended because you signed in on more browsers or devices than this app allows at once; the oldest session ends first. Sign in again.")]
-    TooManySessions,
-}
-
-impl EndReason {
-    const ALL: [EndReason; 8] = [
-        EndReason::RefreshRefused,
-        EndReason::IdpUnavailable,
-        EndReason::CannotRenew,
-        EndReason::MaxAge,
-        EndReason::Idle,
-        EndReason::LoggedOutAtIdp,
-        EndReason::SignedOut,
-        EndReason::TooManySessions,
-    ];
-
-    /// The variant's name, as serde writes it.
-    pub fn name(self) -> &'static str {
-        match self {
-            EndReason::RefreshRefused => "RefreshRefused",
-            EndReason::IdpUnavailable => "IdpUnavailable",
-            EndReason::CannotRenew => "CannotRenew",
-            EndReason::MaxAge => "MaxAge",
-            EndReason::Idle => "Idle",
-            EndReason::LoggedOutAtIdp => "LoggedOutAtIdp",
-            EndReason::SignedOut => "SignedOut",
-            EndReason::TooManySessions => "TooManySessions",
-        }
-    }
-}
-
-impl FromJson for EndReason {
-    fn from_json<J: JsonView>(json: &J) -> Option<Self> {
-        let name = json.text()?;
-        EndReason::ALL.into_iter().find(|r| r.name() == name)
-    }
 }
 
 impl AppError {
@@ -162,7 +109,7 @@ impl FromJson for AppError {
             "NotSignedIn" => AppError::NotSignedIn,
             "IdpSessionExpired" => AppError::IdpSessionExpired,
             "MissingInternalLogin" => AppError::MissingInternalLogin,
-            "SessionEnded" => AppError::SessionEnded(EndReason::from_json(&content?)?),
+            "SessionEnded" => AppError::SessionEnded(SessionEnd::from_json(&content?)?),
             "ScimStatus" => AppError::ScimStatus(content?.number()? as u16),
             "MalformedProfile" => AppError::MalformedProfile,
             "IdpUnreachable" => AppError::IdpUnreachable,
@@ -176,8 +123,42 @@ impl FromJson for AppError {
     }
 }
 
+impl From<AuthError> for AppError {
+    fn from(error: AuthError) -> Self {
+        match error {
+            AuthError::NotSignedIn => AppError::NotSignedIn,
+            AuthError::SessionEnded(reason) => AppError::SessionEnded(reason),
+            AuthError::StoreUnavailable => AppError::StoreUnavailable,
+            AuthError::Busy => AppError::Busy,
+            AuthError::BadRequest => AppError::BadRequest,
+            AuthError::Transport => AppError::Transport,
+            _ => AppError::Internal,
+        }
+    }
+}
+
+/// A call to scim2/Me that gave no answer to read (the answers themselves, statuses included,
+/// are read by [`crate::scim::interpret_me_response`]).
+#[cfg(feature = "ssr")]
+impl From<axum_oidc_bff::ApiError> for AppError {
+    fn from(error: axum_oidc_bff::ApiError) -> Self {
+        use axum_oidc_bff::ApiError as E;
+        match error {
+            E::NotSignedIn => AppError::NotSignedIn,
+            E::SessionEnded(reason) => AppError::SessionEnded(reason.into()),
+            E::TokenRefused => AppError::IdpSessionExpired,
+            E::Forbidden => AppError::MissingInternalLogin,
+            E::Status(status) => AppError::ScimStatus(status),
+            E::Unreachable(axum_oidc_bff::HttpError::TooLarge(_)) => AppError::MalformedProfile,
+            E::Unreachable(_) => AppError::IdpUnreachable,
+            E::Unavailable(err) => AuthError::from(err).into(),
+            _ => AppError::Internal,
+        }
+    }
+}
+
 impl FromServerFnError for AppError {
-    type Encoder = crate::codec::Json;
+    type Encoder = leptos_oidc_bff::Json;
 
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
         match value {
@@ -213,21 +194,11 @@ mod tests {
             AppError::Transport,
             AppError::Internal,
         ];
-        errors.extend(EndReason::ALL.map(AppError::SessionEnded));
+        errors.extend(SessionEnd::ALL.map(AppError::SessionEnded));
         for error in errors {
             let sent = serde_json::to_string(&error).unwrap();
             assert_eq!(AppError::from_json_text(&sent), Some(error), "{sent}");
         }
         assert_eq!(AppError::from_json_text(r#""NoSuchError""#), None);
-    }
-
-    #[test]
-    fn every_end_reason_has_its_own_message() {
-        let messages: Vec<String> = EndReason::ALL.iter().map(ToString::to_string).collect();
-        for (i, message) in messages.iter().enumerate() {
-            assert!(!messages[i + 1..].contains(message), "{message} twice");
-            let sent = serde_json::to_string(&EndReason::ALL[i]).unwrap();
-            assert_eq!(EndReason::from_json_text(&sent), Some(EndReason::ALL[i]));
-        }
     }
 }

@@ -7,10 +7,8 @@
 //! pages it shows (`cargo leptos build --split`).
 
 pub mod auth;
-pub mod codec;
 pub mod components;
 pub mod error;
-pub mod json;
 pub mod names;
 pub mod pages;
 pub mod scim;

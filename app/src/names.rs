@@ -4,6 +4,11 @@
 //! and `end2end/ids.json` is written from that list by `cargo run -p app --example ids_json`
 //! (`make test` does it before Playwright), so a name cannot be added here and missed there.
 
+/// What cookies, keys and the browser's channels are named after (`asgardeo-leptos.sid`, …).
+pub const NAME: &str = "asgardeo-leptos";
+/// The provider id in the Auth.js paths and variables (`AUTH_ASGARDEO_ISSUER`).
+pub const PROVIDER: &str = "asgardeo";
+
 /// Constants, and `ALL`: every (name, value) pair, in order.
 macro_rules! names {
     ($(#[$meta:meta])* mod $module:ident { $($(#[$doc:meta])* $name:ident = $value:literal;)* }) => {

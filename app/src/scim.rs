@@ -5,10 +5,8 @@
 //! `username` instead of `userName`; absent attributes are simply omitted. [`ScimProfile`] is the
 //! small, normalised view the pages show, shared by the browser and the server.
 
-use crate::{
-    error::AppError,
-    json::{self, FromJson, JsonView},
-};
+use crate::error::AppError;
+use leptos_oidc_bff::json::{self, FromJson, JsonView};
 use serde::{Deserialize, Serialize};
 
 /// Largest scim2/Me body accepted; a real one is well under 4 KiB.

@@ -65,6 +65,33 @@ pub struct DevClient {
     pub backchannel_logout_uri: Option<String>,
 }
 
+impl DevClient {
+    /// A client for an app at `base_url` with the Auth.js-compatible endpoints of provider
+    /// `provider_id` (what `axum-oidc-bff` serves by default): its callback as redirect URI, the
+    /// base URL after logout, its origin for browser calls, and its back-channel logout
+    /// endpoint.
+    pub fn for_app(
+        client_id: &str,
+        client_secret: SecretString,
+        base_url: &Url,
+        provider_id: &str,
+    ) -> DevClient {
+        let at = |path: &str| {
+            let mut url = base_url.clone();
+            url.set_path(path);
+            url.to_string()
+        };
+        DevClient {
+            client_id: client_id.to_owned(),
+            client_secret,
+            redirect_uris: vec![at(&format!("/api/auth/callback/{provider_id}"))],
+            post_logout_redirect_uris: vec![at("/")],
+            allowed_origins: vec![base_url.origin().ascii_serialization()],
+            backchannel_logout_uri: Some(at("/api/auth/backchannel-logout")),
+        }
+    }
+}
+
 /// How to run the development IdP.
 #[derive(Clone, Debug)]
 pub struct DevIdpSettings {
@@ -142,6 +169,21 @@ impl DevIdp {
         self.state.clone()
     }
 
+    /// Answers requests in a task of its own until the returned handle is dropped (tests).
+    pub fn spawn(self) -> RunningDevIdp {
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let issuer = self.issuer.clone();
+        let state = self.state.clone();
+        tokio::spawn(self.serve(async move {
+            let _ = stopped.await;
+        }));
+        RunningDevIdp {
+            issuer,
+            state,
+            _stop: stop,
+        }
+    }
+
     /// Answers requests until `shutdown` completes.
     pub async fn serve(
         self,
@@ -198,6 +240,28 @@ fn router(state: Arc<IdpState>) -> Router {
             .route(&t("/_test/scim-delay"), post(resources::set_scim_delay));
     }
     router.with_state(state)
+}
+
+/// A development IdP serving in the background; it stops when this is dropped.
+pub struct RunningDevIdp {
+    /// Its issuer (`http://localhost:<port>/t/dev/oauth2/token`).
+    pub issuer: Url,
+    state: Arc<IdpState>,
+    _stop: tokio::sync::oneshot::Sender<()>,
+}
+
+impl RunningDevIdp {
+    /// `path` on the IdP (`/t/dev/commonauth`, …).
+    pub fn url(&self, path: &str) -> String {
+        let mut url = self.issuer.clone();
+        url.set_path(path);
+        url.to_string()
+    }
+
+    /// Its request counters.
+    pub fn stats(&self) -> StatsSnapshot {
+        self.state.snapshot()
+    }
 }
 
 /// Shared state of the development IdP.

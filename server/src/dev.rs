@@ -26,18 +26,18 @@ pub async fn start(config: &Config, dev: &DevIdpConfig) -> anyhow::Result<DevPro
         None => (dev_idp::users::default_users(), "alice / alice-pass"),
     };
     let client_id = "asgardeo-leptos-dev".to_owned();
-    let client_secret = crate::random_token(32);
+    let client_secret = random_secret();
+    // The app's URLs, from its settings (the stand-in issuer does not matter here).
+    let settings = config.settings();
+    let mut backchannel = settings.base_url().clone();
+    backchannel.set_path(&settings.paths().backchannel_logout);
     let client = DevClient {
         client_id: client_id.clone(),
         client_secret: SecretString::from(client_secret.clone()),
-        redirect_uris: vec![config.redirect_url().to_string()],
-        post_logout_redirect_uris: vec![config.post_logout_redirect_url().to_string()],
-        allowed_origins: vec![config.origin()],
-        backchannel_logout_uri: config
-            .auth_url
-            .join(&app::names::paths::BACKCHANNEL_LOGOUT[1..])
-            .ok()
-            .map(|u| u.to_string()),
+        redirect_uris: vec![settings.redirect_url().to_string()],
+        post_logout_redirect_uris: vec![settings.post_logout_redirect_url().to_string()],
+        allowed_origins: vec![settings.origin()],
+        backchannel_logout_uri: Some(backchannel.to_string()),
     };
     let idp = DevIdp::bind(DevIdpSettings {
         port: dev.port,
@@ -61,4 +61,13 @@ pub async fn start(config: &Config, dev: &DevIdpConfig) -> anyhow::Result<DevPro
         client_id,
         client_secret: SecretString::from(client_secret),
     })
+}
+
+/// 32 random bytes, base64url: this run's client secret at the development IdP.
+fn random_secret() -> String {
+    use base64::Engine;
+    use rand::RngCore;
+    let mut buffer = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut buffer);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(buffer)
 }

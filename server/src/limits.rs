@@ -13,14 +13,15 @@
 //! Static files are not capped (they are cheap and cached), nor are the event streams (they have
 //! caps of their own, per session, per user and in all).
 
-use crate::{error::error_page, AppState};
-use app::{names::paths, pages::ErrorPageInfo};
+use crate::AppState;
+use app::names::paths;
 use axum::{
     extract::{Request, State},
     http::{header, HeaderValue, Method, StatusCode},
     middleware::Next,
     response::{IntoResponse, Response},
 };
+use axum_oidc_bff::{error_page, Action, ErrorPage};
 use std::sync::Arc;
 use tokio::sync::Semaphore;
 
@@ -105,18 +106,18 @@ pub async fn cap_in_flight(
 
 fn busy(answer: Answer) -> Response {
     let mut response = match answer {
-        Answer::Page => error_page(
-            StatusCode::SERVICE_UNAVAILABLE,
-            ErrorPageInfo {
-                title: "The server is busy".to_owned(),
-                message: "Too many requests are being answered right now. Nothing was changed; \
-                          try again in a moment."
-                    .to_owned(),
-                detail: Some("Error code: server.busy".to_owned()),
-                action_label: "Try again".to_owned(),
-                action_href: paths::HOME.to_owned(),
+        Answer::Page => error_page(ErrorPage {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            title: "The server is busy".to_owned(),
+            message: "Too many requests are being answered right now. Nothing was changed; \
+                      try again in a moment."
+                .to_owned(),
+            detail: Some("Error code: server.busy".to_owned()),
+            action: Action::Link {
+                label: "Try again".to_owned(),
+                href: paths::HOME.to_owned(),
             },
-        ),
+        }),
         Answer::Json => (
             StatusCode::SERVICE_UNAVAILABLE,
             axum::Json(serde_json::json!({

@@ -2,7 +2,7 @@
 //!
 //! Request spans record the method and path only, never query strings, and no code path logs a
 //! token, code, secret or cookie value. Every field is written with its control characters
-//! escaped (see [`crate::cause`]): the auth code already escapes what comes from outside, and
+//! escaped (see `axum_oidc_bff::Untrusted`): the auth code already escapes what comes from outside, and
 //! this formatter makes sure that nothing else — a library's message, a dependency's error —
 //! can start a line of its own or send escape sequences to a terminal.
 
@@ -31,7 +31,7 @@ pub fn escaping_fields() -> impl for<'w> FormatFields<'w> + Send + Sync + 'stati
     fmt::format::debug_fn(|writer: &mut Writer<'_>, field, value| {
         let mut text = String::new();
         let _ = write!(text, "{value:?}");
-        let text = crate::cause::escaped(&text, MAX_FIELD_CHARS);
+        let text = axum_oidc_bff::escaped(&text, MAX_FIELD_CHARS);
         match field.name() {
             "message" => writer.write_str(&text),
             name => write!(writer, "{name}={text}"),

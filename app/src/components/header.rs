@@ -1,5 +1,5 @@
 use crate::{
-    auth::{use_auth, AuthStatus},
+    auth::{use_auth, SessionUser},
     names::{ids, paths},
 };
 use leptos::prelude::*;
@@ -10,11 +10,10 @@ use leptos_router::components::A;
 #[component]
 pub fn Header() -> impl IntoView {
     let auth = use_auth();
-    let who = move || match auth.status() {
-        AuthStatus::Authenticated(user) => {
-            Some(view! { <span id=ids::WHO class="who">"Signed in as " {user.email}</span> })
-        }
-        AuthStatus::Loading | AuthStatus::Unauthenticated => None,
+    let who = move || {
+        auth.user::<SessionUser>().map(|user| {
+            view! { <span id=ids::WHO class="who">"Signed in as " {user.email}</span> }
+        })
     };
     view! {
         <header class="topbar">

@@ -18,7 +18,7 @@ pub fn ErrorBox(
 ) -> impl IntoView {
     // Rendered on the server, the page answers with the error's status, not 200.
     #[cfg(feature = "ssr")]
-    crate::auth::ssr::set_status(error.status());
+    leptos_oidc_bff::ssr::set_status(error.status());
     let action = if error.needs_sign_in() {
         view! {
             <a id=names::ids::ERROR_ACTION class="button" rel="external" href=names::sign_in_url(return_to)>

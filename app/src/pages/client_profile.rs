@@ -6,16 +6,19 @@
 //! proxy.
 
 use crate::{
+    auth::{get_client_api, ClientApi},
     components::{Loading, ProfileError, ProfileFields, Protected, SessionCheck, SignOutButton},
     error::AppError,
     names::{ids, paths},
     scim::ScimProfile,
 };
 use leptos::{either::EitherOf3, prelude::*};
+use leptos_oidc_bff::Hydrated;
 use leptos_router::{components::A, lazy_route, LazyRoute};
 
 pub struct ClientProfilePage {
     session: SessionCheck,
+    api: Resource<Result<ClientApi, AppError>, Hydrated>,
 }
 
 #[lazy_route]
@@ -23,16 +26,18 @@ impl LazyRoute for ClientProfilePage {
     fn data() -> Self {
         ClientProfilePage {
             session: SessionCheck::start(),
+            api: Resource::new_with_options(|| (), |_| get_client_api(), false),
         }
     }
 
     fn view(this: Self) -> AnyView {
+        let api = this.api;
         view! {
             <Protected path=paths::CLIENT_PROFILE session=this.session>
                 <section class="card">
                     <h1>"Profile Page"</h1>
                     <p class="muted">"Fetched by your browser from scim2/Me."</p>
-                    <ClientProfile/>
+                    <ClientProfile api/>
                     <noscript>
                         <p>
                             "Your browser fetches this profile with JavaScript, which is off. "
@@ -54,7 +59,7 @@ impl LazyRoute for ClientProfilePage {
 /// The profile, fetched in the browser. The server renders the loading state, and so does the
 /// first render in the browser, so the two match.
 #[component]
-fn ClientProfile() -> impl IntoView {
+fn ClientProfile(api: Resource<Result<ClientApi, AppError>, Hydrated>) -> impl IntoView {
     let profile = RwSignal::new(None::<Result<ScimProfile, AppError>>);
     #[cfg(feature = "hydrate")]
     {
@@ -62,12 +67,18 @@ fn ClientProfile() -> impl IntoView {
         // Effects run only in the browser, once the component is on the page.
         Effect::new(move |_| {
             leptos::task::spawn_local(async move {
-                if let Some(result) = browser::fetch_profile(auth).await {
+                let result = match api.await {
+                    Ok(api) => browser::fetch_profile(auth, api).await,
+                    Err(error) => Some(Err(error)),
+                };
+                if let Some(result) = result {
                     profile.set(Some(result));
                 }
             });
         });
     }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = api;
     view! {
         {move || match profile.get() {
             None => EitherOf3::A(view! { <Loading text="Loading your profile…"/> }),
@@ -82,13 +93,13 @@ fn ClientProfile() -> impl IntoView {
 #[cfg(feature = "hydrate")]
 mod browser {
     use crate::{
-        auth::{Auth, AuthState},
+        auth::{Auth, ClientApi},
         error::AppError,
-        json::{self, JsonView},
         names::{form_encode, paths},
         scim::{interpret_me_response, ScimProfile, SCIM_MEDIA_TYPE},
     };
     use gloo_net::http::{Request, Response};
+    use leptos_oidc_bff::json::{self, JsonView};
 
     /// The browser's request failed before an answer (what failed stays in the browser).
     fn network(_url: &str, _err: gloo_net::Error) -> AppError {
@@ -129,15 +140,14 @@ mod browser {
     /// when the server keeps tokens out of JavaScript, calls the same-origin proxy. A 401 gets
     /// one retry with a token the server refreshed. `None` when the session turned out to have
     /// ended: the auth context then knows, and the page says why.
-    pub async fn fetch_profile(auth: Auth) -> Option<Result<ScimProfile, AppError>> {
-        let Some(Ok(AuthState {
+    pub async fn fetch_profile(
+        auth: Auth,
+        api: ClientApi,
+    ) -> Option<Result<ScimProfile, AppError>> {
+        let ClientApi {
             me_endpoint,
             token_in_browser,
-            ..
-        })) = auth.get_untracked()
-        else {
-            return Some(Err(AppError::Internal));
-        };
+        } = api;
         let url = me_endpoint.as_str();
         let response = if token_in_browser {
             let token = match session_token(Request::get(paths::SESSION).build()).await {
@@ -174,8 +184,10 @@ mod browser {
         let status = response.status();
         // The server may have ended the session on the way (refresh refused).
         if status == 401 {
-            if let Ok(AuthState { user: None, .. }) = auth.verify().await {
-                return None;
+            if let Ok(snapshot) = auth.verify().await {
+                if !snapshot.signed_in() {
+                    return None;
+                }
             }
         }
         let body = match response.text().await {
@@ -187,9 +199,9 @@ mod browser {
 
     async fn session_ended(auth: Auth) -> Option<Result<ScimProfile, AppError>> {
         match auth.verify().await {
-            Ok(AuthState { user: None, .. }) => None,
+            Ok(snapshot) if !snapshot.signed_in() => None,
             Ok(_) => Some(Err(AppError::IdpSessionExpired)),
-            Err(error) => Some(Err(error)),
+            Err(error) => Some(Err(error.into())),
         }
     }
 }

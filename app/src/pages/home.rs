@@ -1,5 +1,5 @@
 use crate::{
-    auth::{use_auth, AuthState},
+    auth::{use_auth, SessionUser},
     components::{ErrorBox, Loading, SignOutButton},
     names::{ids, paths, sign_in_url},
 };
@@ -20,8 +20,9 @@ impl LazyRoute for HomePage {
         view! {
             <Suspense fallback=|| view! { <Loading/> }>
                 {move || Suspend::new(async move {
-                    match auth.state().await {
-                        Ok(AuthState { user: Some(user), .. }) => EitherOf3::A(view! {
+                    let state = auth.snapshot().await;
+                    match state.as_ref().map(|s| (s.user::<SessionUser>(), s.ended)) {
+                        Ok((Some(user), _)) => EitherOf3::A(view! {
                             <section class="card">
                                 <h1 id=ids::WELCOME>"Welcome, " {user.display_name().to_owned()} "!"</h1>
                                 <p class="muted">"You are signed in as " <strong>{user.email.clone()}</strong> "."</p>
@@ -43,7 +44,7 @@ impl LazyRoute for HomePage {
                                 <SignOutButton/>
                             </section>
                         }),
-                        Ok(AuthState { user: None, flash, .. }) => EitherOf3::B(view! {
+                        Ok((None, flash)) => EitherOf3::B(view! {
                             <section class="card">
                                 <h1>"asgardeo-leptos"</h1>
                                 {flash.map(|reason| view! { <p id=ids::FLASH class="flash" role="status">{reason.to_string()}</p> })}
@@ -57,7 +58,7 @@ impl LazyRoute for HomePage {
                             </section>
                         }),
                         Err(error) => EitherOf3::C(view! {
-                            <ErrorBox title="Could not check your session" error return_to=paths::HOME/>
+                            <ErrorBox title="Could not check your session" error=error.clone().into() return_to=paths::HOME/>
                         }),
                     }
                 })}

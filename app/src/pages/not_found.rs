@@ -6,7 +6,7 @@ use leptos_router::components::A;
 #[component]
 pub fn NotFound() -> impl IntoView {
     #[cfg(feature = "ssr")]
-    crate::auth::ssr::set_status(404);
+    leptos_oidc_bff::ssr::set_status(404);
     view! {
         <section class="card">
             <h1 id=ids::ERROR_TITLE>"Page not found"</h1>

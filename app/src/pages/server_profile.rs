@@ -1,12 +1,12 @@
 use crate::{
     auth::get_server_profile,
-    codec::Hydrated,
     components::{Loading, ProfileError, ProfileFields, Protected, SessionCheck, SignOutButton},
     error::AppError,
     names::{ids, paths},
     scim::ScimProfile,
 };
 use leptos::{either::Either, prelude::*};
+use leptos_oidc_bff::Hydrated;
 use leptos_router::{components::A, lazy_route, LazyRoute};
 
 /// `/server-profile`: scim2/Me fetched by the server, with the token from the session. On a full

@@ -8,8 +8,8 @@ use crate::helpers::{
     redis::RedisServer,
     *,
 };
+use axum_oidc_bff::{Clock, SystemClock};
 use reqwest::{cookie::CookieStore, header, Client, StatusCode};
-use server::clock::{Clock, SystemClock};
 use std::{sync::Arc, time::Duration};
 
 /// The hostile IdP, and the app (with `extra` settings) signed in to it in a browser whose

@@ -12,7 +12,7 @@ use crate::helpers::{
     redis::RedisServer,
     *,
 };
-use app::error::EndReason;
+use app::error::SessionEnd as EndReason;
 use futures_util::StreamExt;
 use reqwest::{header, Client, StatusCode};
 use serde_json::json;
@@ -335,8 +335,8 @@ async fn signing_in_beyond_the_per_user_limit_ends_the_oldest_session_and_its_ta
 #[tokio::test]
 async fn one_user_cannot_hold_more_event_streams_than_their_share() {
     let app = spawn_app(&[]).await;
-    let per_session = server::auth::events::STREAMS_PER_SESSION;
-    let per_user = server::auth::events::STREAMS_PER_USER;
+    let per_session = axum_oidc_bff::STREAMS_PER_SESSION;
+    let per_user = axum_oidc_bff::STREAMS_PER_USER;
     let browsers = per_user / per_session + 1;
     let mut streams = Vec::new();
     for _ in 0..browsers {

@@ -8,7 +8,7 @@ use crate::helpers::{
     redis::RedisServer,
     *,
 };
-use app::error::EndReason;
+use app::error::SessionEnd as EndReason;
 use reqwest::{header, Client, StatusCode};
 use std::time::Duration;
 
@@ -570,14 +570,14 @@ async fn looking_at_the_session_from_a_focused_window_never_extends_it() {
         .json()
         .await
         .unwrap();
-    assert_eq!(looked["user"]["email"], "alice");
+    assert_eq!(user_in(&looked)["email"], "alice");
     let visited: serde_json::Value = call(&visiting, "/api/auth_state")
         .await
         .unwrap()
         .json()
         .await
         .unwrap();
-    assert_eq!(visited["user"]["email"], "alice");
+    assert_eq!(user_in(&visited)["email"], "alice");
 
     // Past the idle timeout counted from sign-in: the visit kept its session going, the look
     // did not.
@@ -628,7 +628,7 @@ async fn an_open_tab_hears_when_its_session_ends_and_strangers_get_no_stream() {
     // A session holds a few streams at most (a browser needs one): a new one replaces the
     // oldest, which may be a connection its browser has long given up on.
     let mut spare = Vec::new();
-    for _ in 3..=server::auth::events::STREAMS_PER_SESSION {
+    for _ in 3..=axum_oidc_bff::STREAMS_PER_SESSION {
         let extra = open_events(&app, &browser).await;
         assert_eq!(extra.status(), StatusCode::OK);
         spare.push(extra);

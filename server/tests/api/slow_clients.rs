@@ -225,7 +225,7 @@ async fn past_the_connection_cap_a_request_is_answered_at_once_and_no_descriptor
     assert!(answer.headers().contains_key(header::RETRY_AFTER));
     println!("descriptors: {baseline} before, {peak} at the peak of the attack");
     assert!(
-        peak <= baseline + 64 + server::serve::MAX_REJECTING + 8,
+        peak <= baseline + 64 + axum_oidc_bff::serve::MAX_REJECTING + 8,
         "beyond the cap, connections are not kept: {peak} open ({baseline} before)"
     );
 

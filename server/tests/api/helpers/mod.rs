@@ -8,8 +8,8 @@ pub mod idp;
 pub mod process;
 pub mod redis;
 
+pub use axum_oidc_bff::ManualClock;
 use reqwest::{header, redirect::Policy, Client, Response, StatusCode};
-pub use server::clock::ManualClock;
 use server::{config::Config, startup::Application};
 use std::sync::Arc;
 use tokio::{net::TcpListener, sync::oneshot};
@@ -149,7 +149,7 @@ pub async fn spawn_app_with_clock(
         .output_name("asgardeo-leptos")
         .site_root("target/site")
         .build();
-    let app = Application::build_with(config, options, listener, Arc::new(clock.clone()))
+    let app = Application::build_with(config, options, listener, clock.clone())
         .await
         .expect("build the app");
     let issuer = app.issuer.clone();
@@ -332,4 +332,13 @@ pub async fn next_event(stream: &mut reqwest::Response) -> Option<String> {
     tokio::time::timeout(std::time::Duration::from_secs(10), read)
         .await
         .expect("an event or the end of the stream within 10 s")
+}
+
+/// The user in an answer of the auth-state server functions (the user travels as JSON text,
+/// in the shape the app's mapping made it); `Null` when signed out.
+pub fn user_in(state: &serde_json::Value) -> serde_json::Value {
+    match state["user"].as_str() {
+        Some(text) => serde_json::from_str(text).expect("the user as JSON"),
+        None => serde_json::Value::Null,
+    }
 }
